@@ -1,0 +1,39 @@
+//! The PZO wire contract: every request, reply, event and error type, and the JSON and bincode codecs.
+//!
+//! This crate depends on no actix, tokio or postgres: it is shared by the server, the load-test
+//! harness and the generated TypeScript client, so it must stay plain data.
+
+#![forbid(unsafe_code)]
+
+#[macro_use]
+mod macros;
+
+pub mod amount;
+pub mod codec;
+pub mod error;
+pub mod event;
+pub mod limits;
+pub mod model;
+pub mod request;
+pub mod reply;
+pub mod validate;
+
+pub use amount::{AMOUNT_MAX, AmountInput, BALANCE_MAX};
+pub use codec::{ClientFrame, Codec, FrameError, ServerFrame};
+pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetails};
+pub use event::{Event, EventData};
+pub use reply::Reply;
+pub use request::Request;
+
+/// Player, game and waitlist-entry ids are UUIDs (SPEC section 4).
+pub type UserId = uuid::Uuid;
+/// A game lobby id.
+pub type GameId = uuid::Uuid;
+/// A waitlist entry id.
+pub type EntryId = uuid::Uuid;
+/// Wall-clock instants on the wire are RFC 3339 UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// A view of a tagged enum that serializes only its payload: the contract's JSON `data` shape.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonData<'a, T>(pub &'a T);

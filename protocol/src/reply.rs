@@ -1,0 +1,277 @@
+//! Every successful answer of the contract as one typed enum (`Reply`). HTTP puts the payload
+//! in the envelope's `data`; sockets put it in the reply frame's `data`.
+
+use crate::event::Event;
+use crate::model::*;
+use crate::{EntryId, Timestamp, UserId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthReply {
+    pub user: UserProfile,
+    pub token: String,
+    pub expires_at: Timestamp,
+}
+
+/// The socket's answer to `auth`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionReply {
+    pub user_id: UserId,
+    pub role: String,
+    /// The newest event `seq`, to resume from later.
+    pub last_seq: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pong {
+    pub server_time_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserReply {
+    pub user: UserProfile,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersPage {
+    pub users: Vec<UserProfile>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub events: Vec<Event>,
+    /// Resume again from here when `more` is true.
+    pub next_seq: u64,
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryReply {
+    pub entry: WaitlistEntry,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntriesPage {
+    pub entries: Vec<WaitlistEntry>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitlistStatusReply {
+    pub entry: Option<WaitlistEntry>,
+    pub position: Option<u64>,
+    pub waiting_count: u64,
+    pub admitted_count: u64,
+    /// How many players Season 0 admits in all (`PZO_SEASON0_CAPACITY`).
+    pub capacity: u64,
+    pub founder_cap: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdmitReply {
+    pub admitted: Vec<WaitlistEntry>,
+    pub count: u64,
+    pub waiting_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GameReply {
+    pub game: Game,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GamesPage {
+    pub games: Vec<Game>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendReply {
+    pub delivered: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryReply {
+    pub user_id: UserId,
+    pub items: Vec<InventoryItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemReply {
+    pub item: ItemDef,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryChangeReply {
+    pub user_id: UserId,
+    pub item_id: String,
+    /// The quantity added or removed.
+    pub delta: i64,
+    /// The quantity held afterwards.
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalancesReply {
+    pub user_id: UserId,
+    pub balances: Vec<Balance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrencyReply {
+    pub currency: CurrencyDef,
+    pub balance: i64,
+    pub transactions: Vec<Transaction>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionReply {
+    pub transaction: Transaction,
+    pub balance: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderboardsReply {
+    pub leaderboards: Vec<LeaderboardInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderboardReply {
+    pub leaderboard: LeaderboardInfo,
+    /// The season shown (the current one unless `season` was asked).
+    pub season: u32,
+    pub entries: Vec<LeaderboardEntry>,
+    /// The caller's own row, null when the caller has no score.
+    pub me: Option<LeaderboardEntry>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscribeReply {
+    pub leaderboard_id: String,
+    pub subscribed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetReply {
+    pub leaderboard_id: String,
+    pub archived_season: u32,
+    pub season: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AchievementsReply {
+    pub achievements: Vec<Achievement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AchievementReply {
+    pub achievement: Achievement,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CosmeticsReply {
+    pub cosmetics: Vec<Cosmetic>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CosmeticReply {
+    pub cosmetic: Cosmetic,
+    /// The purchase, when the cosmetic had a price.
+    pub transaction: Option<Transaction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KickReply {
+    pub user_id: UserId,
+    pub sockets_closed: u32,
+}
+
+/// What a player actor holds, for operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InspectReply {
+    pub user: UserProfile,
+    pub balances: Vec<Balance>,
+    pub inventory: Vec<InventoryItem>,
+    pub stats: PlayerStats,
+    pub achievements: Vec<String>,
+    pub cosmetics: Vec<String>,
+    pub current_game: Option<crate::GameId>,
+    pub sockets: u32,
+    pub waitlist_entry_id: Option<EntryId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckReply {
+    pub ok: bool,
+}
+
+/// One live-stats snapshot of the admin console.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsSnapshot {
+    pub at: Timestamp,
+    pub sockets: u64,
+    pub players_online: u64,
+    pub actors: Vec<ActorCount>,
+    pub mailbox_depth: u64,
+    pub journal_batch_size_mean: f64,
+    pub journal_commit_ms_p99: f64,
+    pub events_per_sec: f64,
+    pub endpoints: Vec<EndpointStat>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorCount {
+    pub kind: String,
+    pub live: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointStat {
+    pub operation: String,
+    pub count: u64,
+    pub p99_ms: f64,
+    pub error_rate: f64,
+    pub slo_p99_ms: f64,
+    pub passing: bool,
+}
+
+named_union! {
+    /// Every successful answer.
+    pub enum Reply {
+        "session" => Session(SessionReply),
+        "pong" => Pong(Pong),
+        "auth" => Auth(AuthReply),
+        "user" => User(UserReply),
+        "users" => Users(UsersPage),
+        "events" => Events(EventsPage),
+        "entry" => Entry(EntryReply),
+        "entries" => Entries(EntriesPage),
+        "waitlist_status" => WaitlistStatus(WaitlistStatusReply),
+        "admit" => Admit(AdmitReply),
+        "game" => Game(GameReply),
+        "games" => Games(GamesPage),
+        "send" => Send(SendReply),
+        "inventory" => Inventory(InventoryReply),
+        "item" => Item(ItemReply),
+        "inventory_change" => InventoryChange(InventoryChangeReply),
+        "balances" => Balances(BalancesReply),
+        "currency" => Currency(CurrencyReply),
+        "transaction" => Transaction(TransactionReply),
+        "leaderboards" => Leaderboards(LeaderboardsReply),
+        "leaderboard" => Leaderboard(LeaderboardReply),
+        "subscribe" => Subscribe(SubscribeReply),
+        "reset" => Reset(ResetReply),
+        "achievements" => Achievements(AchievementsReply),
+        "achievement" => Achievement(AchievementReply),
+        "cosmetics" => Cosmetics(CosmeticsReply),
+        "cosmetic" => Cosmetic(CosmeticReply),
+        "kick" => Kick(KickReply),
+        "inspect" => Inspect(InspectReply),
+        "ack" => Ack(AckReply),
+        "stats" => Stats(StatsSnapshot),
+    }
+}
