@@ -33,6 +33,8 @@ pub struct UserPreferencesUpdated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaitlistAdded {
     pub entry: WaitlistEntry,
+    /// Places the referrer moved up thanks to this join (0 without a referral).
+    pub referrer_moved_places: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
