@@ -7,9 +7,24 @@ use pzo_protocol::{EntryId, EventData, GameId, Reply, Timestamp, UserId};
 /// One row-level change. Each variant is one statement in the journal's transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    InsertUser { id: UserId, email: String, password_hash: String, display_name: String, created_at: Timestamp },
-    SetPreferences { user_id: UserId, preferences: Preferences, at: Timestamp },
-    InsertSession { token_hash: Vec<u8>, user_id: UserId, created_at: Timestamp, expires_at: Timestamp },
+    InsertUser {
+        id: UserId,
+        email: String,
+        password_hash: String,
+        display_name: String,
+        created_at: Timestamp,
+    },
+    SetPreferences {
+        user_id: UserId,
+        preferences: Preferences,
+        at: Timestamp,
+    },
+    InsertSession {
+        token_hash: Vec<u8>,
+        user_id: UserId,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    },
     InsertWaitlistEntry {
         id: EntryId,
         user_id: UserId,
@@ -27,8 +42,20 @@ pub enum Effect {
         reason: String,
         at: Timestamp,
     },
-    InsertReferral { referrer: EntryId, referred: EntryId, places_moved: i32, at: Timestamp },
-    InsertGame { id: GameId, name: String, host_id: UserId, max_players: u32, min_players: u32, created_at: Timestamp },
+    InsertReferral {
+        referrer: EntryId,
+        referred: EntryId,
+        places_moved: i32,
+        at: Timestamp,
+    },
+    InsertGame {
+        id: GameId,
+        name: String,
+        host_id: UserId,
+        max_players: u32,
+        min_players: u32,
+        created_at: Timestamp,
+    },
     UpdateGame {
         id: GameId,
         status: GameStatus,
@@ -36,19 +63,69 @@ pub enum Effect {
         started_at: Option<Timestamp>,
         finished_at: Option<Timestamp>,
     },
-    InsertGamePlayer { game_id: GameId, user_id: UserId, joined_at: Timestamp },
-    GamePlayerLeft { game_id: GameId, user_id: UserId, at: Timestamp },
-    GamePlayerScore { game_id: GameId, user_id: UserId, score: i64, at: Timestamp },
+    InsertGamePlayer {
+        game_id: GameId,
+        user_id: UserId,
+        joined_at: Timestamp,
+    },
+    GamePlayerLeft {
+        game_id: GameId,
+        user_id: UserId,
+        at: Timestamp,
+    },
+    GamePlayerScore {
+        game_id: GameId,
+        user_id: UserId,
+        score: i64,
+        at: Timestamp,
+    },
     /// Counts a completed game and raises the best score (applied in SQL as increments).
-    StatsGameCompleted { user_id: UserId, score: i64 },
-    SetInventory { user_id: UserId, item_id: String, quantity: i64 },
-    SetBalance { user_id: UserId, currency_id: String, balance: i64 },
+    StatsGameCompleted {
+        user_id: UserId,
+        score: i64,
+    },
+    SetInventory {
+        user_id: UserId,
+        item_id: String,
+        quantity: i64,
+    },
+    SetBalance {
+        user_id: UserId,
+        currency_id: String,
+        balance: i64,
+    },
     InsertTransaction(Transaction),
-    UpsertBestScore { leaderboard_id: String, season: u32, user_id: UserId, score: i64, at: Timestamp },
-    ResetLeaderboard { leaderboard_id: String, archived_season: u32, season: u32, at: Timestamp },
-    InsertPlayerAchievement { user_id: UserId, achievement_id: String, at: Timestamp },
-    InsertPlayerCosmetic { user_id: UserId, cosmetic_id: String, at: Timestamp },
-    StoreIdempotency { user_id: UserId, key: String, operation: String, request_hash: Vec<u8>, response: Reply, at: Timestamp },
+    UpsertBestScore {
+        leaderboard_id: String,
+        season: u32,
+        user_id: UserId,
+        score: i64,
+        at: Timestamp,
+    },
+    ResetLeaderboard {
+        leaderboard_id: String,
+        archived_season: u32,
+        season: u32,
+        at: Timestamp,
+    },
+    InsertPlayerAchievement {
+        user_id: UserId,
+        achievement_id: String,
+        at: Timestamp,
+    },
+    InsertPlayerCosmetic {
+        user_id: UserId,
+        cosmetic_id: String,
+        at: Timestamp,
+    },
+    StoreIdempotency {
+        user_id: UserId,
+        key: String,
+        operation: String,
+        request_hash: Vec<u8>,
+        response: Reply,
+        at: Timestamp,
+    },
 }
 
 /// Who should see an event, besides the admin console.

@@ -96,7 +96,9 @@ impl BoardState {
 pub fn submit(state: &BoardState, scores: &[(UserId, i64)], now: Timestamp) -> Outcome<Vec<(UserId, BestScore)>> {
     let mut outcome = Outcome::new(Vec::new());
     for &(user_id, score) in scores {
-        if state.improves(user_id, score) && !outcome.reply.iter().any(|(u, b): &(UserId, BestScore)| *u == user_id && b.score >= score) {
+        if state.improves(user_id, score)
+            && !outcome.reply.iter().any(|(u, b): &(UserId, BestScore)| *u == user_id && b.score >= score)
+        {
             outcome.effects.push(Effect::UpsertBestScore {
                 leaderboard_id: state.id.clone(),
                 season: state.season,
@@ -116,7 +118,12 @@ pub fn reset(state: &BoardState, now: Timestamp) -> Outcome<u32> {
     let season = state.season + 1;
     let data = LeaderboardReset { leaderboard_id: state.id.clone(), archived_season: state.season, season };
     Outcome::new(season)
-        .effect(Effect::ResetLeaderboard { leaderboard_id: state.id.clone(), archived_season: state.season, season, at: now })
+        .effect(Effect::ResetLeaderboard {
+            leaderboard_id: state.id.clone(),
+            archived_season: state.season,
+            season,
+            at: now,
+        })
         .event(EventDraft::for_leaderboard(&state.id, EventData::LeaderboardReset(data)))
 }
 

@@ -143,7 +143,8 @@ pub fn create(id: GameId, settings: GameSettings, host: Member) -> Outcome<Lobby
         max_players: state.max_players,
         min_players: state.min_players,
     };
-    let joined = GameJoined { game_id: id, user_id: host.user_id, display_name: host.display_name.clone(), player_count: 1 };
+    let joined =
+        GameJoined { game_id: id, user_id: host.user_id, display_name: host.display_name.clone(), player_count: 1 };
     let members = vec![host.user_id];
     Outcome::new(state.clone())
         .effect(Effect::InsertGame {
@@ -185,7 +186,12 @@ pub fn join(state: &LobbyState, member: Member) -> Result<Outcome<LobbyState>, A
 }
 
 /// Removes a member: the host passes to the earliest member left; an empty open lobby closes.
-pub fn leave(state: &LobbyState, user_id: UserId, reason: LeaveReason, now: Timestamp) -> Result<Outcome<LobbyState>, ApiError> {
+pub fn leave(
+    state: &LobbyState,
+    user_id: UserId,
+    reason: LeaveReason,
+    now: Timestamp,
+) -> Result<Outcome<LobbyState>, ApiError> {
     if !state.is_member(user_id) || !state.status.is_active() {
         return Err(ApiError::new(ErrorCode::NOT_IN_GAME));
     }
@@ -222,7 +228,9 @@ pub fn start(state: &LobbyState, user_id: UserId, now: Timestamp) -> Result<Outc
         return Err(ApiError::new(ErrorCode::NOT_IN_GAME));
     }
     if state.host_id != user_id {
-        return Err(ApiError::new(ErrorCode::NOT_HOST).details(ErrorDetails::Host(HostDetails { host_id: state.host_id })));
+        return Err(
+            ApiError::new(ErrorCode::NOT_HOST).details(ErrorDetails::Host(HostDetails { host_id: state.host_id }))
+        );
     }
     if state.status != GameStatus::Open {
         return Err(ApiError::with_message(ErrorCode::GAME_NOT_OPEN, format!("the game is {}", state.status.as_str())));
@@ -234,9 +242,12 @@ pub fn start(state: &LobbyState, user_id: UserId, now: Timestamp) -> Result<Outc
     next.status = GameStatus::Started;
     next.started_at = Some(now);
     let started = GameStarted { game_id: state.id, player_ids: state.member_ids(), started_at: now };
-    Ok(Outcome::new(next.clone())
-        .effect(next.update_effect())
-        .event(EventDraft::for_game(state.id, Some(user_id), state.member_ids(), EventData::GameStarted(started))))
+    Ok(Outcome::new(next.clone()).effect(next.update_effect()).event(EventDraft::for_game(
+        state.id,
+        Some(user_id),
+        state.member_ids(),
+        EventData::GameStarted(started),
+    )))
 }
 
 /// Checks a finish request: every result names a current member once, scores in range.
@@ -270,7 +281,12 @@ pub fn finish(state: &LobbyState, results: &[GameResult], now: Timestamp) -> Res
     let mut outcome = Outcome::new(next.clone()).effect(next.update_effect());
     for result in results {
         outcome = outcome
-            .effect(Effect::GamePlayerScore { game_id: state.id, user_id: result.user_id, score: result.score, at: now })
+            .effect(Effect::GamePlayerScore {
+                game_id: state.id,
+                user_id: result.user_id,
+                score: result.score,
+                at: now,
+            })
             .effect(Effect::StatsGameCompleted { user_id: result.user_id, score: result.score });
     }
     let finished = GameFinished { game_id: state.id, results: results.to_vec(), finished_at: now };

@@ -159,7 +159,12 @@ fn out_of_range(message: &str) -> ApiError {
 }
 
 /// Grants items (admin/service).
-pub fn add_item(state: &PlayerState, catalog: &Catalog, item_id: &str, quantity: Amount) -> Result<Outcome<Reply>, ApiError> {
+pub fn add_item(
+    state: &PlayerState,
+    catalog: &Catalog,
+    item_id: &str,
+    quantity: Amount,
+) -> Result<Outcome<Reply>, ApiError> {
     if !catalog.items.contains_key(item_id) {
         return Err(ApiError::not_found("item"));
     }
@@ -243,7 +248,8 @@ fn move_currency(
         balance_after,
         transaction_id: transaction.id,
     };
-    let moved = if signed_amount > 0 { EventData::CurrencyDeposited(moved) } else { EventData::CurrencyWithdrawn(moved) };
+    let moved =
+        if signed_amount > 0 { EventData::CurrencyDeposited(moved) } else { EventData::CurrencyWithdrawn(moved) };
     let completed = EventData::TransactionCompleted(TransactionCompleted { transaction: transaction.clone() });
     let effects = vec![
         Effect::SetBalance { user_id: state.user_id, currency_id: currency_id.to_owned(), balance: balance_after },
@@ -347,7 +353,11 @@ pub fn unlock_achievement(
     let mut after = state.clone();
     after.achievements.insert(def.id.clone(), world.now);
     Ok(Outcome::new(Reply::Achievement(AchievementReply { achievement: achievement_view(&after, def) }))
-        .effect(Effect::InsertPlayerAchievement { user_id: state.user_id, achievement_id: def.id.clone(), at: world.now })
+        .effect(Effect::InsertPlayerAchievement {
+            user_id: state.user_id,
+            achievement_id: def.id.clone(),
+            at: world.now,
+        })
         .event(player_event(state, EventData::AchievementUnlocked(data))))
 }
 
@@ -377,8 +387,11 @@ pub fn unlock_cosmetic(
     }
     if let Some(required) = &def.required_achievement {
         if !state.achievements.contains_key(required) {
-            return Err(ApiError::with_message(ErrorCode::ACHIEVEMENT_REQUIRED, format!("needs achievement {required}"))
-                .details(ErrorDetails::Achievement(AchievementDetails { achievement_id: required.clone() })));
+            return Err(ApiError::with_message(
+                ErrorCode::ACHIEVEMENT_REQUIRED,
+                format!("needs achievement {required}"),
+            )
+            .details(ErrorDetails::Achievement(AchievementDetails { achievement_id: required.clone() })));
         }
     }
     let mut outcome = Outcome::new(());
@@ -388,8 +401,14 @@ pub fn unlock_cosmetic(
         if balance < price.amount {
             return Err(insufficient_funds(&price.currency_id, balance, price.amount));
         }
-        let (txn, effects, events) =
-            move_currency(state, &price.currency_id, TransactionKind::Purchase, -price.amount, balance - price.amount, world);
+        let (txn, effects, events) = move_currency(
+            state,
+            &price.currency_id,
+            TransactionKind::Purchase,
+            -price.amount,
+            balance - price.amount,
+            world,
+        );
         outcome.effects.extend(effects);
         outcome.events.extend(events);
         transaction = Some(txn);
@@ -403,7 +422,11 @@ pub fn unlock_cosmetic(
     let mut after = state.clone();
     after.cosmetics.insert(def.id.clone(), world.now);
     let reply = Reply::Cosmetic(CosmeticReply { cosmetic: cosmetic_view(&after, def), transaction });
-    outcome.effects.push(Effect::InsertPlayerCosmetic { user_id: state.user_id, cosmetic_id: def.id.clone(), at: world.now });
+    outcome.effects.push(Effect::InsertPlayerCosmetic {
+        user_id: state.user_id,
+        cosmetic_id: def.id.clone(),
+        at: world.now,
+    });
     outcome.events.push(player_event(state, EventData::CosmeticUnlocked(data)));
     Ok(Outcome { effects: outcome.effects, events: outcome.events, reply })
 }

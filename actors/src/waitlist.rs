@@ -214,7 +214,11 @@ pub fn join(
     let referrer = match referred_with {
         None => None,
         Some(code) => Some(
-            state.by_code.get(code).copied().ok_or_else(|| ApiError::validation("referral_code", "is not a known referral code"))?,
+            state
+                .by_code
+                .get(code)
+                .copied()
+                .ok_or_else(|| ApiError::validation("referral_code", "is not a known referral code"))?,
         ),
     };
     let moved = referrer
@@ -328,10 +332,9 @@ pub fn set_status(
             Ok(remove(state, entry_id, by, "removed by an operator", now)?.map_reply(|_| vec![entry_id]))
         }
         (from, to) if from == to => Ok(Outcome::new(vec![entry_id])),
-        (from, to) => Err(ApiError::validation(
-            "status",
-            &format!("cannot go from {} to {}", from.as_str(), to.as_str()),
-        )),
+        (from, to) => {
+            Err(ApiError::validation("status", &format!("cannot go from {} to {}", from.as_str(), to.as_str())))
+        }
     }
 }
 

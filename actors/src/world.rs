@@ -38,5 +38,5 @@ impl IdSource for SeededIds {
 /// What a rule may know about the world besides its state and command.
 pub struct World<'a> {
     pub now: Timestamp,
-    pub ids: &'a mut dyn IdSource,
+    pub ids: &'a mut (dyn IdSource + Send),
 }

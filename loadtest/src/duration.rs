@@ -58,16 +58,6 @@ fn checked(duration: Duration, text: &str) -> Result<Duration, DurationError> {
     Ok(duration)
 }
 
-/// Renders a duration the way the command line takes it, for reports.
-pub fn format_duration(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    if ms % 1_000 != 0 {
-        format!("{ms}ms")
-    } else {
-        format!("{}s", ms / 1_000)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,11 +91,5 @@ mod tests {
         assert!(matches!(parse_duration("25h"), Err(DurationError::TooLong(_))));
         assert!(matches!(parse_duration("99999999999999999999h"), Err(DurationError::Malformed(_))));
         assert!(matches!(parse_duration("18446744073709551615h"), Err(DurationError::TooLong(_))));
-    }
-
-    #[test]
-    fn formats_back() {
-        assert_eq!(format_duration(Duration::from_secs(30)), "30s");
-        assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
     }
 }

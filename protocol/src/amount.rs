@@ -19,11 +19,7 @@ pub struct AmountInput(pub i128);
 impl AmountInput {
     /// The amount when it lies in 1..=AMOUNT_MAX.
     pub fn in_range(self) -> Option<i64> {
-        if (1..=i128::from(AMOUNT_MAX)).contains(&self.0) {
-            i64::try_from(self.0).ok()
-        } else {
-            None
-        }
+        if (1..=i128::from(AMOUNT_MAX)).contains(&self.0) { i64::try_from(self.0).ok() } else { None }
     }
 }
 

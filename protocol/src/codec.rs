@@ -129,9 +129,14 @@ pub struct Relay {
 /// One frame from the server: a reply to a request, an event push or a relay push.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ServerFrame {
-    Reply { re: u32, result: Result<Reply, ErrorBody> },
+    Reply {
+        re: u32,
+        result: Result<Reply, ErrorBody>,
+    },
     /// A reply to a frame that had no readable id.
-    Error { error: ErrorBody },
+    Error {
+        error: ErrorBody,
+    },
     Event(Arc<Event>),
     Relay(Arc<Relay>),
 }

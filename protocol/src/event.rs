@@ -208,12 +208,55 @@ named_union! {
     }
 }
 
-/// A committed event: its global sequence number, its time and its data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A committed event: its global sequence number, its time and its data. In JSON it has the
+/// contract's shape `{"seq", "type", "at", "data"}` wherever it appears; bincode carries the
+/// tagged enum.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub seq: u64,
     pub at: Timestamp,
     pub data: EventData,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EventWire {
+    seq: u64,
+    at: Timestamp,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventJsonIn {
+    seq: u64,
+    #[serde(rename = "type")]
+    kind: String,
+    at: Timestamp,
+    data: Box<serde_json::value::RawValue>,
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            self.json().serialize(s)
+        } else {
+            EventWire { seq: self.seq, at: self.at, data: self.data.clone() }.serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let raw = EventJsonIn::deserialize(d)?;
+            let data = EventData::decode_json(&raw.kind, raw.data.get())
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown event type {}", raw.kind)))?
+                .map_err(serde::de::Error::custom)?;
+            Ok(Self { seq: raw.seq, at: raw.at, data })
+        } else {
+            let wire = EventWire::deserialize(d)?;
+            Ok(Self { seq: wire.seq, at: wire.at, data: wire.data })
+        }
+    }
 }
 
 /// The contract's JSON shape of an event: `{"seq", "type", "at", "data"}`.

@@ -14,8 +14,8 @@ pub mod error;
 pub mod event;
 pub mod limits;
 pub mod model;
-pub mod request;
 pub mod reply;
+pub mod request;
 pub mod validate;
 
 pub use amount::{AMOUNT_MAX, AmountInput, BALANCE_MAX};

@@ -27,7 +27,11 @@ impl Email {
                 }
                 None => false,
             };
-        if valid { Ok(Self(email.to_owned())) } else { Err(ApiError::validation("email", "is not a valid email address")) }
+        if valid {
+            Ok(Self(email.to_owned()))
+        } else {
+            Err(ApiError::validation("email", "is not a valid email address"))
+        }
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -132,8 +136,11 @@ pub fn page_limit(limit: Option<i64>) -> Result<u32, ApiError> {
 
 fn valid_locale(locale: &str) -> bool {
     let mut parts = locale.split(['-', '_']);
-    let lang_ok = parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
-    lang_ok && locale.len() <= 35 && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+    let lang_ok =
+        parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    lang_ok
+        && locale.len() <= 35
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Applies a preferences patch, checking each field.

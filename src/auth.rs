@@ -1,0 +1,88 @@
+//! Credentials: argon2id password hashing on the blocking pool, random bearer tokens stored as
+//! SHA-256, and the constant-time admin token check.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Who is calling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    Anonymous,
+    Player(uuid::Uuid),
+    Admin,
+}
+
+impl Caller {
+    pub fn user_id(self) -> Option<uuid::Uuid> {
+        match self {
+            Self::Player(id) => Some(id),
+            _ => None,
+        }
+    }
+    pub fn is_admin(self) -> bool {
+        self == Self::Admin
+    }
+}
+
+/// argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1) unless configured otherwise.
+pub fn hasher(memory_kib: u32) -> Argon2<'static> {
+    let params = Params::new(memory_kib.max(8), 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password on the blocking pool (never on an event-loop thread).
+pub async fn hash_password(password: String, memory_kib: u32) -> Result<String, String> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+        hasher(memory_kib).hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// A well-formed hash of a random password: verifying against it costs what a real check costs,
+/// so an unknown email answers as slowly as a wrong password.
+pub const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$WJcSHQ9PSq8VvZJq9f3fR8PV2KnbZl0m7kKOoUwX1rQ";
+
+/// Checks a password on the blocking pool.
+pub async fn verify_password(password: String, hash: String, memory_kib: u32) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|parsed| hasher(memory_kib).verify_password(password.as_bytes(), &parsed).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A new random bearer token (256 bits, URL-safe).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is stored for a token: its SHA-256.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Compares tokens in constant time.
+pub fn token_eq(given: &str, expected: &str) -> bool {
+    // Hash both first so the comparison time does not depend on the length either.
+    Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into()
+}
+
+/// A request-hash for idempotency: the op and its canonical JSON arguments.
+pub fn request_hash(op: &str, args_json: &str) -> Vec<u8> {
+    let mut digest = Sha256::new();
+    digest.update(op.as_bytes());
+    digest.update([0]);
+    digest.update(args_json.as_bytes());
+    digest.finalize().to_vec()
+}

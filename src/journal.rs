@@ -1,0 +1,268 @@
+//! The journal: the one writer to PostgreSQL. It groups every command that arrived while the
+//! previous transaction was in flight into the next transaction (group commit), assigns event
+//! `seq`s in commit order, and acknowledges each command only after its transaction committed.
+//! Events are handed to [`AfterCommit`] (socket fan-out, player notices) after the commit too.
+
+use crate::sql::{apply_effect, insert_events};
+use deadpool_postgres::Pool;
+use pzo_actors::effect::{Audience, Effect, EventDraft};
+use pzo_protocol::{Event, Timestamp, UserId};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+/// Commands waiting for the journal; past this, callers get `SERVICE_UNAVAILABLE` at once.
+pub const JOURNAL_QUEUE_COMMANDS_MAX: usize = 65_536;
+/// Most commands in one transaction.
+pub const JOURNAL_BATCH_COMMANDS_MAX: usize = 4_096;
+
+const _: () = assert!(JOURNAL_BATCH_COMMANDS_MAX <= JOURNAL_QUEUE_COMMANDS_MAX);
+
+/// Why a command was not committed. Either way, nothing of it was applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommitError {
+    #[error("the journal is unavailable: {0}")]
+    Unavailable(String),
+    #[error("a database constraint refused the command: {0}")]
+    Conflict(String),
+}
+
+/// What one command asks the journal to write.
+#[derive(Debug)]
+pub struct JournalCommand {
+    pub effects: Vec<Effect>,
+    pub events: Vec<EventDraft>,
+    pub at: Timestamp,
+    /// The player actor that applies this command's events itself (it gets no notice of them).
+    pub origin: Option<UserId>,
+    pub reply: oneshot::Sender<Result<Vec<Arc<Event>>, CommitError>>,
+}
+
+/// Receives committed events, in seq order, right after each commit.
+pub trait AfterCommit: Send + Sync + 'static {
+    fn committed(&self, events: &[(Arc<Event>, Audience)], origin: Option<UserId>);
+}
+
+/// The journal's handle: cheap to clone.
+#[derive(Clone)]
+pub struct Journal {
+    tx: mpsc::Sender<JournalCommand>,
+    pub stats: Arc<JournalStats>,
+}
+
+/// Live numbers of the journal, for `/ready`, `/metrics` and the console.
+#[derive(Debug)]
+pub struct JournalStats {
+    pub healthy: AtomicBool,
+    pub last_seq: AtomicU64,
+    pub batches: AtomicU64,
+    pub commands: AtomicU64,
+    pub last_batch_size: AtomicU64,
+    /// Commit latencies in microseconds since start.
+    commit_us: std::sync::Mutex<hdrhistogram::Histogram<u64>>,
+}
+
+impl Default for JournalStats {
+    fn default() -> Self {
+        Self {
+            healthy: AtomicBool::new(false),
+            last_seq: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            commands: AtomicU64::new(0),
+            last_batch_size: AtomicU64::new(0),
+            commit_us: std::sync::Mutex::new(hdrhistogram::Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant figures are valid"))),
+        }
+    }
+}
+
+impl JournalStats {
+    fn record_commit(&self, elapsed: std::time::Duration) {
+        let mut histogram = self.commit_us.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        histogram.saturating_record(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+    }
+
+    /// p99 commit latency in milliseconds since start.
+    pub fn commit_ms_p99(&self) -> f64 {
+        let histogram = self.commit_us.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        histogram.value_at_quantile(0.99) as f64 / 1000.0
+    }
+
+    /// Mean commands per transaction since start.
+    pub fn mean_batch(&self) -> f64 {
+        self.commands.load(Ordering::Relaxed) as f64 / self.batches.load(Ordering::Relaxed).max(1) as f64
+    }
+}
+
+impl Journal {
+    /// Starts the journal task on the current runtime.
+    pub async fn start(pool: Pool, after: Arc<dyn AfterCommit>) -> Result<Self, crate::db::DbError> {
+        let client = pool.get().await?;
+        let last: i64 = client.query_one("SELECT coalesce(max(seq), 0) FROM events", &[]).await?.get(0);
+        drop(client);
+        let stats = Arc::new(JournalStats::default());
+        stats.last_seq.store(u64::try_from(last).unwrap_or(0), Ordering::SeqCst);
+        stats.healthy.store(true, Ordering::SeqCst);
+        let (tx, rx) = mpsc::channel(JOURNAL_QUEUE_COMMANDS_MAX);
+        let writer = Writer { pool, rx, after, stats: stats.clone(), next_seq: u64::try_from(last).unwrap_or(0) + 1 };
+        crate::runtime::spawn(writer.run());
+        Ok(Self { tx, stats })
+    }
+
+    /// Submits a command and waits for its commit.
+    pub async fn commit(
+        &self,
+        effects: Vec<Effect>,
+        events: Vec<EventDraft>,
+        at: Timestamp,
+        origin: Option<UserId>,
+    ) -> Result<Vec<Arc<Event>>, CommitError> {
+        if effects.is_empty() && events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        let command = JournalCommand { effects, events, at, origin, reply };
+        self.tx.try_send(command).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => CommitError::Unavailable("the journal queue is full".into()),
+            mpsc::error::TrySendError::Closed(_) => CommitError::Unavailable("the journal has stopped".into()),
+        })?;
+        answer.await.map_err(|_| CommitError::Unavailable("the journal stopped before answering".into()))?
+    }
+
+    /// Commands waiting to be written (for the console's mailbox depth).
+    pub fn queue_depth(&self) -> usize {
+        JOURNAL_QUEUE_COMMANDS_MAX - self.tx.capacity()
+    }
+}
+
+struct Writer {
+    pool: Pool,
+    rx: mpsc::Receiver<JournalCommand>,
+    after: Arc<dyn AfterCommit>,
+    stats: Arc<JournalStats>,
+    next_seq: u64,
+}
+
+/// A command with its events numbered, ready to write.
+struct Numbered {
+    command: JournalCommand,
+    events: Vec<Arc<Event>>,
+}
+
+impl Writer {
+    async fn run(mut self) {
+        let mut batch = Vec::with_capacity(JOURNAL_BATCH_COMMANDS_MAX);
+        // recv_many takes what is queued now: no waiting at low load, big batches at high load.
+        while self.rx.recv_many(&mut batch, JOURNAL_BATCH_COMMANDS_MAX).await > 0 {
+            let commands = std::mem::take(&mut batch);
+            self.write_batch(commands).await;
+        }
+        tracing::info!("journal drained and stopped");
+    }
+
+    fn number(&mut self, commands: Vec<JournalCommand>) -> Vec<Numbered> {
+        commands
+            .into_iter()
+            .map(|command| {
+                let events = command
+                    .events
+                    .iter()
+                    .map(|draft| {
+                        let seq = self.next_seq;
+                        self.next_seq += 1;
+                        Arc::new(Event { seq, at: command.at, data: draft.data.clone() })
+                    })
+                    .collect();
+                Numbered { command, events }
+            })
+            .collect()
+    }
+
+    async fn write_batch(&mut self, commands: Vec<JournalCommand>) {
+        let first_seq = self.next_seq;
+        let numbered = self.number(commands);
+        let started = Instant::now();
+        match self.transaction(&numbered).await {
+            Ok(()) => {
+                metrics::histogram!("pzo_journal_commit_seconds").record(started.elapsed().as_secs_f64());
+                self.stats.record_commit(started.elapsed());
+                metrics::histogram!("pzo_journal_batch_commands").record(numbered.len() as f64);
+                self.stats.healthy.store(true, Ordering::SeqCst);
+                self.acknowledge(numbered);
+            }
+            Err(error) if is_constraint(&error) && numbered.len() > 1 => {
+                // One command broke a constraint: write each alone so the others still land.
+                self.next_seq = first_seq;
+                let commands = numbered.into_iter().map(|n| n.command).collect::<Vec<_>>();
+                for command in commands {
+                    Box::pin(self.write_batch(vec![command])).await;
+                }
+            }
+            Err(error) => {
+                self.next_seq = first_seq;
+                let failure = if is_constraint(&error) {
+                    CommitError::Conflict(constraint_name(&error))
+                } else {
+                    self.stats.healthy.store(false, Ordering::SeqCst);
+                    tracing::warn!(error = %error, "journal commit failed; the batch is refused");
+                    CommitError::Unavailable(error.to_string())
+                };
+                for n in numbered {
+                    let _ = n.command.reply.send(Err(failure.clone()));
+                }
+            }
+        }
+    }
+
+    async fn transaction(&self, batch: &[Numbered]) -> Result<(), JournalError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let writes = batch.iter().flat_map(|n| n.command.effects.iter()).map(|effect| apply_effect(&tx, effect));
+        futures_util::future::try_join_all(writes).await?;
+        let events: Vec<(&Event, &EventDraft)> = batch
+            .iter()
+            .flat_map(|n| n.events.iter().map(AsRef::as_ref).zip(n.command.events.iter()))
+            .collect();
+        insert_events(&tx, &events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn acknowledge(&self, batch: Vec<Numbered>) {
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        self.stats.commands.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.stats.last_batch_size.store(batch.len() as u64, Ordering::Relaxed);
+        self.stats.last_seq.store(self.next_seq - 1, Ordering::SeqCst);
+        for n in batch {
+            let fanout: Vec<(Arc<Event>, Audience)> =
+                n.events.iter().cloned().zip(n.command.events.iter().map(|d| d.audience.clone())).collect();
+            self.after.committed(&fanout, n.command.origin);
+            let _ = n.command.reply.send(Ok(n.events));
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum JournalError {
+    #[error("pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("{0}")]
+    Db(#[from] tokio_postgres::Error),
+}
+
+fn is_constraint(error: &JournalError) -> bool {
+    match error {
+        JournalError::Db(e) => e.code().is_some_and(|c| c.code().starts_with("23")),
+        JournalError::Pool(_) => false,
+    }
+}
+
+fn constraint_name(error: &JournalError) -> String {
+    match error {
+        JournalError::Db(e) => e
+            .as_db_error()
+            .and_then(|d| d.constraint().map(str::to_owned))
+            .unwrap_or_else(|| e.to_string()),
+        JournalError::Pool(e) => e.to_string(),
+    }
+}

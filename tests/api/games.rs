@@ -1,0 +1,81 @@
+//! Game lobbies over HTTP: create, join races, start, leave, finish and the leaderboard.
+
+use crate::helpers::*;
+use serde_json::json;
+
+#[actix_web::test]
+async fn fifty_concurrent_joins_seat_exactly_seven() {
+    let app = spawn_app().await;
+    let host = app.admitted("Host").await;
+    let (status, body) = app.post("/games", Some(&host.token), json!({"name": "race", "max_players": 8})).await;
+    assert_eq!(status, 201, "{body}");
+    let game_id = body["data"]["game"]["id"].as_str().expect("game id").to_owned();
+    let mut joiners = Vec::new();
+    for i in 0..50 {
+        joiners.push(app.admitted(&format!("J{i}")).await);
+    }
+    let joins = joiners.iter().map(|p| app.post("/games/join", Some(&p.token), json!({"game_id": game_id})));
+    let results = futures_util::future::join_all(joins).await;
+    let seated = results.iter().filter(|(s, _)| *s == 200).count();
+    let full = results.iter().filter(|(s, b)| *s == 409 && code(b) == "GAME_FULL").count();
+    assert_eq!((seated, full), (7, 43));
+    let (_, body) = app.get(&format!("/games/{game_id}"), Some(&host.token)).await;
+    assert_eq!(body["data"]["game"]["players"].as_array().map(Vec::len), Some(8));
+}
+
+#[actix_web::test]
+async fn game_lifecycle_and_edge_cases() {
+    let app = spawn_app().await;
+    let host = app.admitted("Host").await;
+    let guest = app.admitted("Guest").await;
+    let (_, body) = app.post("/games", Some(&host.token), json!({"name": "duel", "max_players": 2})).await;
+    let game_id = body["data"]["game"]["id"].as_str().expect("game id").to_owned();
+    let (status, body) = app.post("/games", Some(&host.token), json!({"name": "again", "max_players": 2})).await;
+    assert_eq!((status, code(&body)), (409, "ALREADY_IN_GAME"));
+    let (status, body) = app.post("/games/start", Some(&host.token), json!({"game_id": game_id})).await;
+    assert_eq!((status, code(&body)), (409, "NOT_ENOUGH_PLAYERS"));
+    let (status, body) = app.post("/games/join", Some(&guest.token), json!({"game_id": game_id})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.post("/games/start", Some(&guest.token), json!({"game_id": game_id})).await;
+    assert_eq!((status, code(&body)), (403, "NOT_HOST"));
+    let (status, body) = app.post("/games/start", Some(&host.token), json!({"game_id": game_id})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["game"]["status"], "started");
+    let late = app.admitted("Late").await;
+    let (status, body) = app.post("/games/join", Some(&late.token), json!({"game_id": game_id})).await;
+    assert_eq!((status, code(&body)), (409, "GAME_NOT_OPEN"));
+    let (status, body) = app.post("/games/leave", Some(&late.token), json!({"game_id": game_id})).await;
+    assert_eq!((status, code(&body)), (409, "NOT_IN_GAME"));
+    let results = json!({"game_id": game_id, "results": [{"user_id": host.id, "score": 1500}, {"user_id": guest.id, "score": 700}]});
+    let (status, body) = app.post("/games/finish", Some(&host.token), results.clone()).await;
+    assert_eq!((status, code(&body)), (403, "FORBIDDEN"));
+    let (status, body) = app.admin_post("/games/finish", results).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["game"]["status"], "finished");
+    let (_, board) = app.get("/leaderboard/season0?around=me", Some(&guest.token)).await;
+    assert_eq!(board["data"]["me"]["rank"], 2, "{board}");
+    assert_eq!(board["data"]["entries"][0]["score"], 1500);
+    let (status, body) =
+        app.post("/achievements/unlock", Some(&host.token), json!({"achievement_id": "high_scorer"})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) =
+        app.post("/achievements/unlock", Some(&host.token), json!({"achievement_id": "first_game"})).await;
+    assert_eq!(status, 200);
+    let (status, body) = app.post("/games", Some(&host.token), json!({"name": "next", "max_players": 70})).await;
+    assert_eq!((status, code(&body)), (422, "VALIDATION_FAILED"));
+}
+
+#[actix_web::test]
+async fn host_passes_on_leave_and_empty_lobby_closes() {
+    let app = spawn_app().await;
+    let host = app.admitted("Host").await;
+    let guest = app.admitted("Guest").await;
+    let (_, body) = app.post("/games", Some(&host.token), json!({"name": "pass", "max_players": 4})).await;
+    let game_id = body["data"]["game"]["id"].as_str().expect("game id").to_owned();
+    app.post("/games/join", Some(&guest.token), json!({"game_id": game_id})).await;
+    let (status, body) = app.post("/games/leave", Some(&host.token), json!({"game_id": game_id})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["game"]["host_id"], guest.id.as_str());
+    let (_, body) = app.post("/games/leave", Some(&guest.token), json!({"game_id": game_id})).await;
+    assert_eq!(body["data"]["game"]["status"], "closed");
+}

@@ -1,0 +1,127 @@
+//! User service over HTTP: register, login, profiles, preferences and every User edge case.
+
+use crate::helpers::*;
+use serde_json::json;
+
+#[actix_web::test]
+async fn register_login_get_and_patch() {
+    let app = spawn_app().await;
+    let player = app.register("Ada").await;
+    let (status, body) =
+        app.post("/users/login", None, json!({"email": player.email.to_uppercase(), "password": PASSWORD})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ok"], true);
+    assert!(body["meta"]["request_id"].is_string());
+    let (status, body) = app.get(&format!("/users/{}", player.id), Some(&player.token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["user"]["email"], player.email.as_str());
+    let patch = json!({"preferences": {"locale": "pt-BR", "music_volume": 30, "show_on_leaderboard": false}});
+    let (status, body) =
+        app.call(reqwest::Method::PATCH, &format!("/users/{}", player.id), Some(&player.token), Some(patch)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["user"]["preferences"]["music_volume"], 30);
+    let other = app.register("Bob").await;
+    let (_, body) = app.get(&format!("/users/{}", player.id), Some(&other.token)).await;
+    assert!(body["data"]["user"]["email"].is_null(), "others do not see the email");
+    let (status, body) = app.get("/users?limit=1", Some(&other.token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["users"].as_array().map(Vec::len), Some(1));
+    assert!(body["data"]["next_cursor"].is_string());
+}
+
+#[actix_web::test]
+async fn user_edge_cases_answer_their_codes() {
+    let app = spawn_app().await;
+    let player = app.register("Cleo").await;
+    let cases = [
+        (
+            json!({"email": player.email.to_uppercase(), "password": PASSWORD, "display_name": "Dup"}),
+            409,
+            "EMAIL_TAKEN",
+        ),
+        (json!({"email": "not-an-email", "password": PASSWORD, "display_name": "Ok"}), 422, "VALIDATION_FAILED"),
+        (json!({"email": "a@b.io", "password": "short", "display_name": "Ok"}), 422, "VALIDATION_FAILED"),
+        (json!({"email": "a@b.io", "password": PASSWORD, "display_name": "x"}), 422, "VALIDATION_FAILED"),
+        (json!({"email": 5, "password": PASSWORD, "display_name": "Ok"}), 400, "BAD_REQUEST"),
+    ];
+    for (body, status, expected) in cases {
+        let (got, answer) = app.post("/users/register", None, body).await;
+        assert_eq!((got, code(&answer)), (status, expected), "{answer}");
+    }
+    let (status, wrong) =
+        app.post("/users/login", None, json!({"email": player.email, "password": "wrong password"})).await;
+    let (_, unknown) =
+        app.post("/users/login", None, json!({"email": "nobody@example.com", "password": "wrong password"})).await;
+    assert_eq!((status, code(&wrong)), (401, "INVALID_CREDENTIALS"));
+    assert_eq!(wrong["error"]["message"], unknown["error"]["message"], "the same answer for both");
+    let (status, body) = app.get("/users", None).await;
+    assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"));
+    let (status, body) = app.get("/users", Some("garbage")).await;
+    assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"));
+    let bad_prefs = json!({"preferences": {"music_volume": 101}});
+    let (status, body) =
+        app.call(reqwest::Method::PATCH, &format!("/users/{}", player.id), Some(&player.token), Some(bad_prefs)).await;
+    assert_eq!((status, code(&body)), (422, "VALIDATION_FAILED"));
+    let (status, body) = app.get(&format!("/users/{}", uuid::Uuid::new_v4()), Some(&player.token)).await;
+    assert_eq!((status, code(&body)), (404, "NOT_FOUND"));
+    let (status, body) = app.admin_post("/leaderboard/reset", json!({"leaderboard_id": "season0"})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) =
+        app.post("/leaderboard/reset", Some(&player.token), json!({"leaderboard_id": "season0"})).await;
+    assert_eq!((status, code(&body)), (403, "FORBIDDEN"));
+}
+
+#[actix_web::test]
+async fn malformed_and_oversized_bodies_are_refused() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(format!("{}/users/register", app.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status().as_u16(), 400);
+    let big = "x".repeat(2 * 1024 * 1024);
+    let response = app.client.post(format!("{}/users/register", app.base)).body(big).send().await;
+    if let Ok(response) = response {
+        assert_eq!(response.status().as_u16(), 413);
+        let body: serde_json::Value = response.json().await.expect("envelope");
+        assert_eq!(code(&body), "PAYLOAD_TOO_LARGE");
+    }
+    let (status, body) = app.get("/no/such/route", None).await;
+    assert_eq!((status, code(&body)), (404, "NOT_FOUND"));
+}
+
+#[actix_web::test]
+async fn concurrent_registrations_of_one_email_have_one_winner() {
+    let app = spawn_app().await;
+    let email = format!("race-{}@example.com", uuid::Uuid::new_v4().simple());
+    let attempts = (0..8).map(|i| {
+        let body = json!({"email": if i % 2 == 0 { email.clone() } else { email.to_uppercase() }, "password": PASSWORD, "display_name": "Racer"});
+        app.post("/users/register", None, body)
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let won = results.iter().filter(|(s, _)| *s == 201).count();
+    let lost = results.iter().filter(|(s, b)| *s == 409 && code(b) == "EMAIL_TAKEN").count();
+    assert_eq!((won, lost), (1, 7), "{results:?}");
+}
+
+#[actix_web::test]
+async fn ops_endpoints_answer() {
+    let app = spawn_app().await;
+    let (status, _) = app.get("/health", None).await;
+    assert_eq!(status, 200);
+    let (status, body) = app.get("/ready", None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.get("/slo", None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.get("/openapi.json", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["openapi"], "3.1.0");
+    for page in ["/docs", "/docs/errors", "/metrics", "/admin"] {
+        let response = app.client.get(format!("{}{page}", app.base)).send().await.expect("answer");
+        assert_eq!(response.status().as_u16(), 200, "{page}");
+    }
+}
