@@ -63,7 +63,8 @@ pub fn spawn_stats(app: Arc<App>, socket: SocketHandle, request_id: u32) {
         loop {
             tick.tick().await;
             let started = Instant::now();
-            let frame = SharedFrame::new(ServerFrame::Reply { re: request_id, result: Ok(Reply::Stats(snapshot(&app))) });
+            let frame =
+                SharedFrame::new(ServerFrame::Reply { re: request_id, result: Ok(Reply::Stats(snapshot(&app))) });
             if socket.tx.is_closed() || !socket.push(&frame) {
                 break;
             }

@@ -11,11 +11,11 @@ use crate::config::Config;
 use crate::journal::{AfterCommit, Journal};
 use crate::{db, store};
 use deadpool_postgres::Pool;
+use pzo_actors::IdSource;
 use pzo_actors::catalog::Catalog;
 use pzo_actors::effect::Audience;
 use pzo_actors::leaderboard::{BestScore, BoardState};
 use pzo_actors::waitlist::WaitlistConfig;
-use pzo_actors::IdSource;
 use pzo_protocol::{Event, GameId, Timestamp, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -117,8 +117,14 @@ pub async fn build(config: Config, database_url: &str, admin_token: String) -> R
     let admissions: Admissions = Arc::default();
     let history = store::events_of(&pool, "waitlist").await?;
     let waitlist_config = WaitlistConfig { founder_cap: config.founder_cap, referral_boost: config.referral_boost };
-    let waitlist =
-        waitlist::spawn(waitlist_config, &history, journal.clone(), admissions.clone(), config.season0_capacity, wall_clock);
+    let waitlist = waitlist::spawn(
+        waitlist_config,
+        &history,
+        journal.clone(),
+        admissions.clone(),
+        config.season0_capacity,
+        wall_clock,
+    );
     let mut boards = HashMap::new();
     for (id, name, season, scores) in store::boards(&pool).await? {
         let mut state = BoardState::new(id.clone(), name, season);

@@ -54,7 +54,8 @@ pub const DUMMY_HASH: &str =
 /// Checks a password on the blocking pool.
 pub async fn verify_password(password: String, hash: String, memory_kib: u32) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| hasher(memory_kib).verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| hasher(memory_kib).verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
     .unwrap_or(false)

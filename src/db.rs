@@ -64,10 +64,7 @@ pub async fn migrate(pool: &Pool) -> Result<(), DbError> {
 /// Whether every embedded migration is applied (for `/ready`).
 pub async fn migrations_applied(pool: &Pool) -> Result<bool, DbError> {
     let client = pool.get().await?;
-    let applied: i64 = client
-        .query_one("SELECT count(*) FROM refinery_schema_history", &[])
-        .await?
-        .get(0);
+    let applied: i64 = client.query_one("SELECT count(*) FROM refinery_schema_history", &[]).await?.get(0);
     Ok(usize::try_from(applied).unwrap_or(0) >= migrations::runner().get_migrations().len())
 }
 

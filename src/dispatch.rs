@@ -70,7 +70,11 @@ pub async fn dispatch(app: &Arc<App>, caller: Caller, request: Request) -> Resul
     match request {
         Request::UsersRegister(args) => register(app, args).await,
         Request::UsersLogin(args) => login(app, args).await,
-        Request::Auth(_) | Request::Ping(_) | Request::StatsSubscribe(_) | Request::EventsTail(_) | Request::LeaderboardSubscribe(_) => {
+        Request::Auth(_)
+        | Request::Ping(_)
+        | Request::StatsSubscribe(_)
+        | Request::EventsTail(_)
+        | Request::LeaderboardSubscribe(_) => {
             Err(ApiError::with_message(ErrorCode::BAD_REQUEST, "this op is only available on a socket"))
         }
         Request::EventsResume(args) => resume(app, player(caller)?, args.since_seq).await,
@@ -128,7 +132,13 @@ pub async fn dispatch(app: &Arc<App>, caller: Caller, request: Request) -> Resul
         Request::WaitlistSetStatus(args) => {
             let entry = app.waitlist.get(args.entry_id).await?;
             if args.status == pzo_protocol::model::WaitlistStatus::Removed {
-                return ask(app, entry.user_id, PlayerCommand::RemoveWaitlistEntry { entry_id: entry.id, by: caller }, None).await;
+                return ask(
+                    app,
+                    entry.user_id,
+                    PlayerCommand::RemoveWaitlistEntry { entry_id: entry.id, by: caller },
+                    None,
+                )
+                .await;
             }
             let entry = app.waitlist.set_status(args.entry_id, args.status, None).await?;
             Ok(Reply::Entry(EntryReply { entry }))
@@ -147,11 +157,18 @@ pub async fn dispatch(app: &Arc<App>, caller: Caller, request: Request) -> Resul
         }
         Request::GamesGet(IdArgs { id }) => {
             player_or_admin(caller)?;
-            let game = store::game(&app.pool, id).await.map_err(|_| mailbox_error())?.ok_or_else(|| ApiError::not_found("game"))?;
+            let game = store::game(&app.pool, id)
+                .await
+                .map_err(|_| mailbox_error())?
+                .ok_or_else(|| ApiError::not_found("game"))?;
             Ok(Reply::Game(GameReply { game }))
         }
-        Request::GamesJoin(GameIdArgs { game_id }) => ask(app, player(caller)?, PlayerCommand::JoinGame(game_id), None).await,
-        Request::GamesLeave(GameIdArgs { game_id }) => ask(app, player(caller)?, PlayerCommand::LeaveGame(game_id), None).await,
+        Request::GamesJoin(GameIdArgs { game_id }) => {
+            ask(app, player(caller)?, PlayerCommand::JoinGame(game_id), None).await
+        }
+        Request::GamesLeave(GameIdArgs { game_id }) => {
+            ask(app, player(caller)?, PlayerCommand::LeaveGame(game_id), None).await
+        }
         Request::GamesStart(GameIdArgs { game_id }) => {
             let me = player(caller)?;
             let (reply, answer) = oneshot::channel();
@@ -180,17 +197,29 @@ pub async fn dispatch(app: &Arc<App>, caller: Caller, request: Request) -> Resul
             lobby_handle(app, game_id).await?.send(LobbyMsg::Close { reply })?;
             Ok(Reply::Game(GameReply { game: answer.await.map_err(|_| mailbox_error())?? }))
         }
-        Request::InventoryList(OwnerArgs { user_id }) => ask(app, subject(caller, user_id)?, PlayerCommand::Inventory, None).await,
-        Request::InventoryGet(args) => ask(app, subject(caller, args.user_id)?, PlayerCommand::Item(args.item_id), None).await,
+        Request::InventoryList(OwnerArgs { user_id }) => {
+            ask(app, subject(caller, user_id)?, PlayerCommand::Inventory, None).await
+        }
+        Request::InventoryGet(args) => {
+            ask(app, subject(caller, args.user_id)?, PlayerCommand::Item(args.item_id), None).await
+        }
         Request::InventoryAdd(args) => {
             let quantity = Amount::parse(args.quantity)?;
             ask(app, args.user_id, PlayerCommand::AddItem { item_id: args.item_id, quantity }, idem).await
         }
         Request::InventoryRemove(args) => {
             let quantity = Amount::parse(args.quantity)?;
-            ask(app, subject(caller, args.user_id)?, PlayerCommand::RemoveItem { item_id: args.item_id, quantity }, idem).await
+            ask(
+                app,
+                subject(caller, args.user_id)?,
+                PlayerCommand::RemoveItem { item_id: args.item_id, quantity },
+                idem,
+            )
+            .await
         }
-        Request::CurrencyList(OwnerArgs { user_id }) => ask(app, subject(caller, user_id)?, PlayerCommand::Balances, None).await,
+        Request::CurrencyList(OwnerArgs { user_id }) => {
+            ask(app, subject(caller, user_id)?, PlayerCommand::Balances, None).await
+        }
         Request::CurrencyGet(args) => {
             let (offset, limit) = (offset(args.cursor.as_deref())?, page_limit(args.limit)?);
             let command = PlayerCommand::Currency { currency_id: args.currency_id, offset, limit };
@@ -202,7 +231,13 @@ pub async fn dispatch(app: &Arc<App>, caller: Caller, request: Request) -> Resul
         }
         Request::CurrencyWithdraw(args) => {
             let amount = Amount::parse(args.amount)?;
-            ask(app, subject(caller, args.user_id)?, PlayerCommand::Withdraw { currency_id: args.currency_id, amount }, idem).await
+            ask(
+                app,
+                subject(caller, args.user_id)?,
+                PlayerCommand::Withdraw { currency_id: args.currency_id, amount },
+                idem,
+            )
+            .await
         }
         Request::LeaderboardList(_) => {
             player_or_admin(caller)?;
@@ -218,13 +253,17 @@ pub async fn dispatch(app: &Arc<App>, caller: Caller, request: Request) -> Resul
             Ok(Reply::Reset(ResetReply { leaderboard_id, archived_season, season }))
         }
         Request::AchievementsList(_) => ask(app, player(caller)?, PlayerCommand::Achievements, None).await,
-        Request::AchievementsGet(SlugArgs { id }) => ask(app, player(caller)?, PlayerCommand::Achievement(id), None).await,
+        Request::AchievementsGet(SlugArgs { id }) => {
+            ask(app, player(caller)?, PlayerCommand::Achievement(id), None).await
+        }
         Request::AchievementsUnlock(args) => {
             ask(app, player(caller)?, PlayerCommand::UnlockAchievement(args.achievement_id), None).await
         }
         Request::CosmeticsList(_) => ask(app, player(caller)?, PlayerCommand::Cosmetics, None).await,
         Request::CosmeticsGet(SlugArgs { id }) => ask(app, player(caller)?, PlayerCommand::Cosmetic(id), None).await,
-        Request::CosmeticsUnlock(args) => ask(app, player(caller)?, PlayerCommand::UnlockCosmetic(args.cosmetic_id), idem).await,
+        Request::CosmeticsUnlock(args) => {
+            ask(app, player(caller)?, PlayerCommand::UnlockCosmetic(args.cosmetic_id), idem).await
+        }
         Request::PlayersKick(KickArgs { user_id, .. }) => ask(app, user_id, PlayerCommand::Kick, None).await,
         Request::PlayersInspect(UserIdArgs { user_id }) => ask(app, user_id, PlayerCommand::Inspect, None).await,
     }
@@ -255,7 +294,8 @@ async fn login(app: &Arc<App>, args: LoginArgs) -> Result<Reply, ApiError> {
 }
 
 async fn resume(app: &Arc<App>, me: UserId, since: u64) -> Result<Reply, ApiError> {
-    let mut events = store::events_since(&app.pool, me, since, RESUME_EVENTS_MAX + 1).await.map_err(|_| mailbox_error())?;
+    let mut events =
+        store::events_since(&app.pool, me, since, RESUME_EVENTS_MAX + 1).await.map_err(|_| mailbox_error())?;
     let more = events.len() > RESUME_EVENTS_MAX as usize;
     events.truncate(RESUME_EVENTS_MAX as usize);
     let next_seq = events.last().map_or(since, |e| e.seq);
@@ -266,7 +306,12 @@ async fn leaderboards(app: &Arc<App>) -> Result<Reply, ApiError> {
     let mut leaderboards = Vec::new();
     for board in app.boards.values() {
         let page = board.page(0, 0, None, None).await?;
-        leaderboards.push(LeaderboardInfo { id: page.id, name: page.name, season: page.season, entry_count: page.total });
+        leaderboards.push(LeaderboardInfo {
+            id: page.id,
+            name: page.name,
+            season: page.season,
+            entry_count: page.total,
+        });
     }
     leaderboards.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(Reply::Leaderboards(LeaderboardsReply { leaderboards }))
@@ -281,15 +326,25 @@ async fn leaderboard(app: &Arc<App>, caller: Caller, args: LeaderboardGetArgs) -
         Some(_) => return Err(ApiError::validation("around", "must be \"me\"")),
     };
     let current = board.page(offset as usize, limit as usize, around, caller.user_id()).await?;
-    let info = LeaderboardInfo { id: current.id.clone(), name: current.name.clone(), season: current.season, entry_count: current.total };
+    let info = LeaderboardInfo {
+        id: current.id.clone(),
+        name: current.name.clone(),
+        season: current.season,
+        entry_count: current.total,
+    };
     let season = args.season.unwrap_or(current.season);
     let (start, rows, me) = if season == current.season {
-        (current.start as u64, current.rows.iter().map(|r| (r.rank, r.user_id, r.score)).collect::<Vec<_>>(), current.me)
+        (
+            current.start as u64,
+            current.rows.iter().map(|r| (r.rank, r.user_id, r.score)).collect::<Vec<_>>(),
+            current.me,
+        )
     } else {
         if !store::season_exists(&app.pool, &args.id, season).await.map_err(|_| mailbox_error())? {
             return Err(ApiError::not_found("leaderboard season"));
         }
-        let rows = store::archived_page(&app.pool, &args.id, season, offset, limit).await.map_err(|_| mailbox_error())?;
+        let rows =
+            store::archived_page(&app.pool, &args.id, season, offset, limit).await.map_err(|_| mailbox_error())?;
         (offset, rows.into_iter().enumerate().map(|(i, (u, s))| (offset + i as u64 + 1, u, s)).collect(), None)
     };
     let mut ids: Vec<UserId> = rows.iter().map(|r| r.1).collect();

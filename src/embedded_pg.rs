@@ -41,17 +41,9 @@ pub enum EmbeddedPgError {
         source: std::io::Error,
     },
     #[error("`{command}` failed ({status}): {stderr_tail}")]
-    CommandFailed {
-        command: String,
-        status: String,
-        stderr_tail: String,
-    },
+    CommandFailed { command: String, status: String, stderr_tail: String },
     #[error("embedded PostgreSQL failed to start: {reason}\nlast lines of {}:\n{log_tail}", log.display())]
-    StartFailed {
-        reason: String,
-        log: PathBuf,
-        log_tail: String,
-    },
+    StartFailed { reason: String, log: PathBuf, log_tail: String },
     #[error(
         "running as root but no unprivileged user for PostgreSQL is available ({0}): create a `postgres` user or set DATABASE_URL"
     )]
@@ -89,14 +81,9 @@ impl EmbeddedPostgres {
         create_dir(&socket_dir)?;
         let log_file = root.join("pg.log");
         touch(&log_file)?;
-        let run_as = if is_root() {
-            Some(ServiceUser::ensure().await?)
-        } else {
-            None
-        };
+        let run_as = if is_root() { Some(ServiceUser::ensure().await?) } else { None };
         if let Some(user) = &run_as {
-            user.grant_access(&[&cluster_dir, &socket_dir, &log_file])
-                .await?;
+            user.grant_access(&[&cluster_dir, &socket_dir, &log_file]).await?;
         }
         let mut pg = Self {
             bins,
@@ -142,23 +129,12 @@ impl EmbeddedPostgres {
     }
 
     async fn initdb(&self) -> Result<(), EmbeddedPgError> {
-        tracing::info!(
-            "initialising embedded PostgreSQL cluster in {}",
-            self.cluster_dir.display()
-        );
+        tracing::info!("initialising embedded PostgreSQL cluster in {}", self.cluster_dir.display());
         let mut cmd = self.command(&self.bins.initdb);
         cmd.arg("-D").arg(&self.cluster_dir);
         // C locale: the environment's locale may not be installed (containers), and
         // trust auth is fine because the server only listens on 127.0.0.1 and a private socket.
-        cmd.args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--locale=C",
-            "--no-sync",
-        ]);
+        cmd.args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
         run(cmd).await.map(drop)
     }
 
@@ -175,13 +151,9 @@ impl EmbeddedPostgres {
         if self.pid_file_is_stale() {
             let pid_file = self.cluster_dir.join("postmaster.pid");
             tracing::warn!("removing stale {} (pid reused)", pid_file.display());
-            return fs::remove_file(&pid_file)
-                .map_err(io_err("cannot remove stale postmaster.pid"));
+            return fs::remove_file(&pid_file).map_err(io_err("cannot remove stale postmaster.pid"));
         }
-        tracing::warn!(
-            "stopping PostgreSQL left running in {}",
-            self.cluster_dir.display()
-        );
+        tracing::warn!("stopping PostgreSQL left running in {}", self.cluster_dir.display());
         run(self.stop_command()).await.map(drop)
     }
 
@@ -189,9 +161,7 @@ impl EmbeddedPostgres {
     /// this cluster (a postmaster's cwd is its data dir). Without /proc we cannot tell: false.
     fn pid_file_is_stale(&self) -> bool {
         let pid_file = self.cluster_dir.join("postmaster.pid");
-        let Some(pid) = fs::read_to_string(pid_file)
-            .ok()
-            .and_then(|s| s.lines().next()?.trim().parse::<u32>().ok())
+        let Some(pid) = fs::read_to_string(pid_file).ok().and_then(|s| s.lines().next()?.trim().parse::<u32>().ok())
         else {
             return false;
         };
@@ -254,9 +224,7 @@ impl EmbeddedPostgres {
         // The service user may not be able to read our cwd (e.g. /root); postgres dislikes that.
         cmd.current_dir("/").env("LC_ALL", "C").stdin(Stdio::null());
         if let Some(user) = &self.run_as {
-            cmd.uid(user.uid)
-                .gid(user.gid)
-                .env("HOME", user.home_or(&self.cluster_dir));
+            cmd.uid(user.uid).gid(user.gid).env("HOME", user.home_or(&self.cluster_dir));
         }
         cmd
     }
@@ -290,22 +258,13 @@ struct PgBinaries {
 
 impl PgBinaries {
     fn locate() -> Result<Self, EmbeddedPgError> {
-        let path_dirs = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-            .unwrap_or_default();
+        let path_dirs =
+            std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
         path_dirs
             .into_iter()
             .chain(versioned_bin_dirs())
-            .find(|dir| {
-                ["initdb", "pg_ctl", "postgres"]
-                    .iter()
-                    .all(|b| is_executable(&dir.join(b)))
-            })
-            .map(|dir| Self {
-                initdb: dir.join("initdb"),
-                pg_ctl: dir.join("pg_ctl"),
-                postgres: dir.join("postgres"),
-            })
+            .find(|dir| ["initdb", "pg_ctl", "postgres"].iter().all(|b| is_executable(&dir.join(b))))
+            .map(|dir| Self { initdb: dir.join("initdb"), pg_ctl: dir.join("pg_ctl"), postgres: dir.join("postgres") })
             .ok_or(EmbeddedPgError::BinariesNotFound)
     }
 }
@@ -319,11 +278,7 @@ fn versioned_bin_dirs() -> Vec<PathBuf> {
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().into_string().ok()?;
-            let key = name
-                .split('.')
-                .map(str::parse)
-                .collect::<Result<Vec<u32>, _>>()
-                .ok()?;
+            let key = name.split('.').map(str::parse).collect::<Result<Vec<u32>, _>>().ok()?;
             Some((key, e.path().join("bin")))
         })
         .collect();
@@ -342,10 +297,7 @@ fn is_root() -> bool {
         line.split_whitespace().nth(2).map(|euid| euid == "0")
     });
     from_proc.unwrap_or_else(|| {
-        Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
     })
 }
 
@@ -364,19 +316,10 @@ impl ServiceUser {
             return Ok(user);
         }
         let mut useradd = Command::new("useradd");
-        useradd.args([
-            "--system",
-            "--no-create-home",
-            "--shell",
-            "/usr/sbin/nologin",
-            FALLBACK_USER,
-        ]);
-        run(useradd)
-            .await
-            .map_err(|e| EmbeddedPgError::NoServiceUser(e.to_string()))?;
-        Self::lookup(FALLBACK_USER).ok_or_else(|| {
-            EmbeddedPgError::NoServiceUser(format!("{FALLBACK_USER} missing after useradd"))
-        })
+        useradd.args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", FALLBACK_USER]);
+        run(useradd).await.map_err(|e| EmbeddedPgError::NoServiceUser(e.to_string()))?;
+        Self::lookup(FALLBACK_USER)
+            .ok_or_else(|| EmbeddedPgError::NoServiceUser(format!("{FALLBACK_USER} missing after useradd")))
     }
 
     /// Parses `name:x:uid:gid:gecos:home:shell` from /etc/passwd.
@@ -387,31 +330,20 @@ impl ServiceUser {
             if fields.len() < 7 || fields[0] != name {
                 return None;
             }
-            Some(Self {
-                uid: fields[2].parse().ok()?,
-                gid: fields[3].parse().ok()?,
-                home: PathBuf::from(fields[5]),
-            })
+            Some(Self { uid: fields[2].parse().ok()?, gid: fields[3].parse().ok()?, home: PathBuf::from(fields[5]) })
         })
     }
 
     /// The user's home if it exists (HOME must point somewhere usable), else `fallback`.
     fn home_or<'a>(&'a self, fallback: &'a Path) -> &'a Path {
-        if self.home.is_dir() {
-            &self.home
-        } else {
-            fallback
-        }
+        if self.home.is_dir() { &self.home } else { fallback }
     }
 
     /// Gives the user ownership of `paths` and the right to traverse their parents.
     async fn grant_access(&self, paths: &[&Path]) -> Result<(), EmbeddedPgError> {
         for path in paths {
             let mut chown = Command::new("chown");
-            chown
-                .arg("-R")
-                .arg(format!("{}:{}", self.uid, self.gid))
-                .arg(path);
+            chown.arg("-R").arg(format!("{}:{}", self.uid, self.gid)).arg(path);
             run(chown).await?;
             add_world_traverse_to_parents(path)?;
         }
@@ -439,28 +371,19 @@ fn add_world_traverse_to_parents(path: &Path) -> Result<(), EmbeddedPgError> {
 fn choose_socket_dir(root: &Path) -> (PathBuf, bool) {
     let preferred = root.join("sock");
     let text = preferred.to_string_lossy();
-    let safe = text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
+    let safe = text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
     // ".s.PGSQL.65535" plus the separator is appended by postgres.
     if safe && text.len() + 15 <= MAX_SOCKET_PATH {
         (preferred, false)
     } else {
-        (
-            PathBuf::from(format!("/tmp/pzo-pg-{:016x}", rand::random::<u64>())),
-            true,
-        )
+        (PathBuf::from(format!("/tmp/pzo-pg-{:016x}", rand::random::<u64>())), true)
     }
 }
 
 /// Asks the OS for a free port; the listener is dropped so postgres can bind it right after.
 fn free_port() -> Result<u16, EmbeddedPgError> {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").map_err(io_err("cannot pick a free port"))?;
-    let port = listener
-        .local_addr()
-        .map_err(io_err("cannot pick a free port"))?
-        .port();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io_err("cannot pick a free port"))?;
+    let port = listener.local_addr().map_err(io_err("cannot pick a free port"))?.port();
     Ok(port)
 }
 
@@ -485,33 +408,19 @@ async fn run(cmd: Command) -> Result<Output, EmbeddedPgError> {
     if out.status.success() {
         return Ok(out);
     }
-    let stderr = String::from_utf8_lossy(if out.stderr.is_empty() {
-        &out.stdout
-    } else {
-        &out.stderr
-    });
-    Err(EmbeddedPgError::CommandFailed {
-        command,
-        status: out.status.to_string(),
-        stderr_tail: tail(&stderr, 10),
-    })
+    let stderr = String::from_utf8_lossy(if out.stderr.is_empty() { &out.stdout } else { &out.stderr });
+    Err(EmbeddedPgError::CommandFailed { command, status: out.status.to_string(), stderr_tail: tail(&stderr, 10) })
 }
 
 async fn spawn_output(cmd: Command) -> Result<Output, EmbeddedPgError> {
     let command = describe(&cmd);
     // pg_ctl redirects the server's output to the log file, so these pipes close when pg_ctl exits.
-    tokio::process::Command::from(cmd)
-        .output()
-        .await
-        .map_err(io_err(format!("cannot run `{command}`")))
+    tokio::process::Command::from(cmd).output().await.map_err(io_err(format!("cannot run `{command}`")))
 }
 
 fn describe(cmd: &Command) -> String {
     let parts = std::iter::once(cmd.get_program()).chain(cmd.get_args());
-    parts
-        .map(OsStr::to_string_lossy)
-        .collect::<Vec<_>>()
-        .join(" ")
+    parts.map(OsStr::to_string_lossy).collect::<Vec<_>>().join(" ")
 }
 
 fn tail(text: &str, lines: usize) -> String {
@@ -524,15 +433,11 @@ mod tests {
     use super::*;
 
     async fn select_one(pg: &EmbeddedPostgres) {
-        let (client, connection) =
-            tokio_postgres::connect(&pg.url("postgres"), tokio_postgres::NoTls)
-                .await
-                .expect("connect to embedded PostgreSQL");
-        let driver = tokio::spawn(connection);
-        let row = client
-            .query_one("select 1::int4", &[])
+        let (client, connection) = tokio_postgres::connect(&pg.url("postgres"), tokio_postgres::NoTls)
             .await
-            .expect("select 1");
+            .expect("connect to embedded PostgreSQL");
+        let driver = tokio::spawn(connection);
+        let row = client.query_one("select 1::int4", &[]).await.expect("select 1");
         assert_eq!(row.get::<_, i32>(0), 1);
         drop(client);
         let _ = driver.await;
@@ -541,8 +446,7 @@ mod tests {
     #[tokio::test]
     async fn starts_reuses_and_stops_cluster() {
         // /tmp is world-traversable, so this also works when the server runs as `postgres`.
-        let dir =
-            std::env::temp_dir().join(format!("pzo-embedded-pg-{:016x}", rand::random::<u64>()));
+        let dir = std::env::temp_dir().join(format!("pzo-embedded-pg-{:016x}", rand::random::<u64>()));
         let pg = match EmbeddedPostgres::start(&dir).await {
             Err(EmbeddedPgError::BinariesNotFound) => {
                 eprintln!("skipping: {}", EmbeddedPgError::BinariesNotFound);
@@ -554,9 +458,7 @@ mod tests {
         pg.stop().await.expect("first stop");
         drop(pg);
 
-        let pg = EmbeddedPostgres::start(&dir)
-            .await
-            .expect("restart on existing cluster");
+        let pg = EmbeddedPostgres::start(&dir).await.expect("restart on existing cluster");
         select_one(&pg).await;
         pg.stop().await.expect("second stop");
         drop(pg);

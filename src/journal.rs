@@ -71,7 +71,9 @@ impl Default for JournalStats {
             batches: AtomicU64::new(0),
             commands: AtomicU64::new(0),
             last_batch_size: AtomicU64::new(0),
-            commit_us: std::sync::Mutex::new(hdrhistogram::Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant figures are valid"))),
+            commit_us: std::sync::Mutex::new(
+                hdrhistogram::Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant figures are valid")),
+            ),
         }
     }
 }
@@ -219,10 +221,8 @@ impl Writer {
         let tx = client.transaction().await?;
         let writes = batch.iter().flat_map(|n| n.command.effects.iter()).map(|effect| apply_effect(&tx, effect));
         futures_util::future::try_join_all(writes).await?;
-        let events: Vec<(&Event, &EventDraft)> = batch
-            .iter()
-            .flat_map(|n| n.events.iter().map(AsRef::as_ref).zip(n.command.events.iter()))
-            .collect();
+        let events: Vec<(&Event, &EventDraft)> =
+            batch.iter().flat_map(|n| n.events.iter().map(AsRef::as_ref).zip(n.command.events.iter())).collect();
         insert_events(&tx, &events).await?;
         tx.commit().await?;
         Ok(())
@@ -259,10 +259,9 @@ fn is_constraint(error: &JournalError) -> bool {
 
 fn constraint_name(error: &JournalError) -> String {
     match error {
-        JournalError::Db(e) => e
-            .as_db_error()
-            .and_then(|d| d.constraint().map(str::to_owned))
-            .unwrap_or_else(|| e.to_string()),
+        JournalError::Db(e) => {
+            e.as_db_error().and_then(|d| d.constraint().map(str::to_owned)).unwrap_or_else(|| e.to_string())
+        }
         JournalError::Pool(e) => e.to_string(),
     }
 }

@@ -40,7 +40,11 @@ pub async fn database(config: &Config) -> Result<(String, Option<Arc<EmbeddedPos
 }
 
 /// Starts everything and binds; returns once the server accepts connections.
-pub async fn start(config: Config, database_url: String, embedded: Option<Arc<EmbeddedPostgres>>) -> Result<Running, ServerError> {
+pub async fn start(
+    config: Config,
+    database_url: String,
+    embedded: Option<Arc<EmbeddedPostgres>>,
+) -> Result<Running, ServerError> {
     let admin_token = config.admin_token.clone().unwrap_or_else(crate::auth::new_token);
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     let app = app::build(config.clone(), &database_url, admin_token).await?;

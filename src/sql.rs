@@ -9,8 +9,7 @@ use tokio_postgres::types::{Json, ToSql};
 type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;
 
 /// The stored form of an idempotent answer: its kind and its JSON data.
-#[derive(serde::Serialize)]
-#[derive(Debug)]
+#[derive(serde::Serialize, Debug)]
 struct StoredReply<'a> {
     kind: &'static str,
     data: pzo_protocol::JsonData<'a, Reply>,
@@ -87,7 +86,9 @@ pub async fn apply_effect(tx: &Transaction<'_>, effect: &Effect) -> Result<u64, 
         }
         Effect::UpdateGame { id, status, host_id, started_at, finished_at } => {
             let statement = tx
-                .prepare_cached("UPDATE games SET status = $2, host_id = $3, started_at = $4, finished_at = $5 WHERE id = $1")
+                .prepare_cached(
+                    "UPDATE games SET status = $2, host_id = $3, started_at = $4, finished_at = $5 WHERE id = $1",
+                )
                 .await?;
             return tx.execute(&statement, &[id, &status.as_str(), host_id, started_at, finished_at]).await;
         }
@@ -96,10 +97,9 @@ pub async fn apply_effect(tx: &Transaction<'_>, effect: &Effect) -> Result<u64, 
              ON CONFLICT (game_id, user_id) DO UPDATE SET joined_at = EXCLUDED.joined_at, left_at = NULL",
             vec![game_id, user_id, joined_at],
         ),
-        Effect::GamePlayerLeft { game_id, user_id, at } => (
-            "UPDATE game_players SET left_at = $3 WHERE game_id = $1 AND user_id = $2",
-            vec![game_id, user_id, at],
-        ),
+        Effect::GamePlayerLeft { game_id, user_id, at } => {
+            ("UPDATE game_players SET left_at = $3 WHERE game_id = $1 AND user_id = $2", vec![game_id, user_id, at])
+        }
         Effect::GamePlayerScore { game_id, user_id, score, at } => (
             "UPDATE game_players SET score = $3, left_at = $4 WHERE game_id = $1 AND user_id = $2",
             vec![game_id, user_id, score, at],
@@ -131,7 +131,16 @@ pub async fn apply_effect(tx: &Transaction<'_>, effect: &Effect) -> Result<u64, 
             return tx
                 .execute(
                     &statement,
-                    &[&t.id, &t.user_id, &t.currency_id, &kind, &t.amount, &t.balance_after, &t.reference, &t.created_at],
+                    &[
+                        &t.id,
+                        &t.user_id,
+                        &t.currency_id,
+                        &kind,
+                        &t.amount,
+                        &t.balance_after,
+                        &t.reference,
+                        &t.created_at,
+                    ],
                 )
                 .await;
         }
@@ -181,7 +190,10 @@ pub async fn apply_effect(tx: &Transaction<'_>, effect: &Effect) -> Result<u64, 
 }
 
 /// Writes a batch's events in one statement.
-pub async fn insert_events(tx: &Transaction<'_>, events: &[(&Event, &EventDraft)]) -> Result<u64, tokio_postgres::Error> {
+pub async fn insert_events(
+    tx: &Transaction<'_>,
+    events: &[(&Event, &EventDraft)],
+) -> Result<u64, tokio_postgres::Error> {
     if events.is_empty() {
         return Ok(0);
     }

@@ -47,10 +47,18 @@ struct StoredReplyRow {
 }
 
 /// A player's state as committed, with the newest event seq it reflects.
-pub async fn load_player(pool: &Pool, user_id: UserId) -> StoreResult<Option<(PlayerState, u64, HashMap<String, StoredAnswer>)>> {
+pub async fn load_player(
+    pool: &Pool,
+    user_id: UserId,
+) -> StoreResult<Option<(PlayerState, u64, HashMap<String, StoredAnswer>)>> {
     let mut client = pool.get().await?;
     // One snapshot: state and the events seq watermark agree (both written in one transaction).
-    let tx = client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start().await?;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
     let Some(user) = tx
         .query_opt(
             "SELECT u.email, u.display_name, u.created_at, p.locale, p.sound_enabled, p.music_volume, p.show_on_leaderboard,
@@ -79,13 +87,18 @@ pub async fn load_player(pool: &Pool, user_id: UserId) -> StoreResult<Option<(Pl
     for row in tx.query("SELECT currency_id, balance FROM balances WHERE user_id = $1", &[&user_id]).await? {
         state.balances.insert(row.get(0), row.get(1));
     }
-    for row in tx.query("SELECT item_id, quantity FROM inventory WHERE user_id = $1 AND quantity > 0", &[&user_id]).await? {
+    for row in
+        tx.query("SELECT item_id, quantity FROM inventory WHERE user_id = $1 AND quantity > 0", &[&user_id]).await?
+    {
         state.inventory.insert(row.get(0), row.get(1));
     }
-    for row in tx.query("SELECT achievement_id, unlocked_at FROM player_achievements WHERE user_id = $1", &[&user_id]).await? {
+    for row in
+        tx.query("SELECT achievement_id, unlocked_at FROM player_achievements WHERE user_id = $1", &[&user_id]).await?
+    {
         state.achievements.insert(row.get(0), row.get(1));
     }
-    for row in tx.query("SELECT cosmetic_id, unlocked_at FROM player_cosmetics WHERE user_id = $1", &[&user_id]).await? {
+    for row in tx.query("SELECT cosmetic_id, unlocked_at FROM player_cosmetics WHERE user_id = $1", &[&user_id]).await?
+    {
         state.cosmetics.insert(row.get(0), row.get(1));
     }
     state.current_game = tx
@@ -169,9 +182,8 @@ pub async fn directory(pool: &Pool, ids: &[UserId]) -> StoreResult<HashMap<UserI
 /// Every stored event of one aggregate kind, in seq order (rebuilds at start).
 pub async fn events_of(pool: &Pool, aggregate: &str) -> StoreResult<Vec<EventData>> {
     let client = pool.get().await?;
-    let rows = client
-        .query("SELECT type, payload::text FROM events WHERE aggregate = $1 ORDER BY seq", &[&aggregate])
-        .await?;
+    let rows =
+        client.query("SELECT type, payload::text FROM events WHERE aggregate = $1 ORDER BY seq", &[&aggregate]).await?;
     Ok(rows.iter().filter_map(|r| EventData::decode_json(r.get(0), r.get::<_, &str>(1)).and_then(Result::ok)).collect())
 }
 
@@ -189,7 +201,8 @@ pub async fn events_since(pool: &Pool, user_id: UserId, since: u64, limit: u32) 
              ) x ORDER BY seq LIMIT $3",
         )
         .await?;
-    let rows = client.query(&statement, &[&user_id, &i64::try_from(since).unwrap_or(i64::MAX), &i64::from(limit)]).await?;
+    let rows =
+        client.query(&statement, &[&user_id, &i64::try_from(since).unwrap_or(i64::MAX), &i64::from(limit)]).await?;
     Ok(rows
         .iter()
         .filter_map(|r| {
@@ -215,7 +228,10 @@ fn game_from_rows(row: &tokio_postgres::Row, players: Vec<GamePlayer>) -> Game {
     }
 }
 
-async fn players_of(client: &deadpool_postgres::Client, ids: &[GameId]) -> StoreResult<HashMap<GameId, Vec<GamePlayer>>> {
+async fn players_of(
+    client: &deadpool_postgres::Client,
+    ids: &[GameId],
+) -> StoreResult<HashMap<GameId, Vec<GamePlayer>>> {
     let statement = client
         .prepare_cached(
             "SELECT gp.game_id, gp.user_id, u.display_name, gp.joined_at, gp.score
@@ -259,7 +275,13 @@ pub async fn list_games(pool: &Pool, status: Option<GameStatus>, offset: u64, li
 }
 
 /// Recent ledger rows of one currency, newest first.
-pub async fn transactions(pool: &Pool, user_id: UserId, currency_id: &str, offset: u64, limit: u32) -> StoreResult<Vec<Transaction>> {
+pub async fn transactions(
+    pool: &Pool,
+    user_id: UserId,
+    currency_id: &str,
+    offset: u64,
+    limit: u32,
+) -> StoreResult<Vec<Transaction>> {
     let client = pool.get().await?;
     let statement = client
         .prepare_cached(
@@ -292,7 +314,10 @@ pub async fn boards(pool: &Pool) -> StoreResult<Vec<(String, String, u32, Vec<(U
     for row in client.query("SELECT id, name, season FROM leaderboard ORDER BY id", &[]).await? {
         let (id, name, season): (String, String, i32) = (row.get(0), row.get(1), row.get(2));
         let scores = client
-            .query("SELECT user_id, score, achieved_at FROM player_scores WHERE leaderboard_id = $1 AND season = $2", &[&id, &season])
+            .query(
+                "SELECT user_id, score, achieved_at FROM player_scores WHERE leaderboard_id = $1 AND season = $2",
+                &[&id, &season],
+            )
             .await?
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2)))
@@ -303,13 +328,24 @@ pub async fn boards(pool: &Pool) -> StoreResult<Vec<(String, String, u32, Vec<(U
 }
 
 /// A page of an archived season, ranked.
-pub async fn archived_page(pool: &Pool, board: &str, season: u32, offset: u64, limit: u32) -> StoreResult<Vec<(UserId, i64)>> {
+pub async fn archived_page(
+    pool: &Pool,
+    board: &str,
+    season: u32,
+    offset: u64,
+    limit: u32,
+) -> StoreResult<Vec<(UserId, i64)>> {
     let client = pool.get().await?;
     let rows = client
         .query(
             "SELECT user_id, score FROM player_scores WHERE leaderboard_id = $1 AND season = $2
              ORDER BY score DESC, achieved_at, user_id OFFSET $3 LIMIT $4",
-            &[&board, &i32::try_from(season).unwrap_or(0), &i64::try_from(offset).unwrap_or(i64::MAX), &i64::from(limit)],
+            &[
+                &board,
+                &i32::try_from(season).unwrap_or(0),
+                &i64::try_from(offset).unwrap_or(i64::MAX),
+                &i64::from(limit),
+            ],
         )
         .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
@@ -326,4 +362,3 @@ pub async fn season_exists(pool: &Pool, board: &str, season: u32) -> StoreResult
         .await?
         .is_some())
 }
-

@@ -26,12 +26,10 @@ pub async fn register(app: &Arc<App>, email: Email, password: Password, name: Di
     if store::credentials(&app.pool, &email.normalized()).await.map_err(|_| mailbox_error())?.is_some() {
         return Err(ApiError::new(ErrorCode::EMAIL_TAKEN));
     }
-    let hash = auth::hash_password(password.expose().to_owned(), app.config.argon2_memory_kib)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            mailbox_error()
-        })?;
+    let hash = auth::hash_password(password.expose().to_owned(), app.config.argon2_memory_kib).await.map_err(|e| {
+        tracing::error!(error = %e, "password hashing failed");
+        mailbox_error()
+    })?;
     let (user_id, now, token) = (uuid::Uuid::new_v4(), app.now(), auth::new_token());
     let expires_at = expiry(app);
     let effects = vec![
@@ -69,10 +67,14 @@ pub async fn login(app: &Arc<App>, email: &str, password: &str) -> Result<Reply,
     }
     let (now, token) = (app.now(), auth::new_token());
     let expires_at = expiry(app);
-    let effects = vec![Effect::InsertSession { token_hash: auth::token_hash(&token), user_id, created_at: now, expires_at }];
+    let effects =
+        vec![Effect::InsertSession { token_hash: auth::token_hash(&token), user_id, created_at: now, expires_at }];
     let events = vec![EventDraft::for_player(user_id, "user", EventData::UserLoggedIn(UserLoggedIn { user_id }))];
     app.journal.commit(effects, events, now, Some(user_id)).await.map_err(commit_error)?;
-    let Reply::User(profile) = crate::actors::player::ask(app, user_id, crate::actors::player::PlayerCommand::Profile { full: true }, None).await? else {
+    let Reply::User(profile) =
+        crate::actors::player::ask(app, user_id, crate::actors::player::PlayerCommand::Profile { full: true }, None)
+            .await?
+    else {
         return Err(mailbox_error());
     };
     Ok(Reply::Auth(AuthReply { user: profile.user, token, expires_at }))

@@ -38,11 +38,19 @@ fn query_token(req: &HttpRequest) -> Option<String> {
     req.query_string().split('&').find_map(|pair| pair.strip_prefix("token=").map(str::to_owned))
 }
 
-pub async fn player_socket(app: web::Data<Arc<App>>, req: HttpRequest, body: web::Payload) -> actix_web::Result<HttpResponse> {
+pub async fn player_socket(
+    app: web::Data<Arc<App>>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> actix_web::Result<HttpResponse> {
     open(app.get_ref().clone(), req, body, false).await
 }
 
-pub async fn admin_socket(app: web::Data<Arc<App>>, req: HttpRequest, body: web::Payload) -> actix_web::Result<HttpResponse> {
+pub async fn admin_socket(
+    app: web::Data<Arc<App>>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> actix_web::Result<HttpResponse> {
     open(app.get_ref().clone(), req, body, true).await
 }
 
@@ -55,7 +63,8 @@ async fn open(app: Arc<App>, req: HttpRequest, body: web::Payload, admin: bool) 
             response.headers_mut().insert(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL, value);
         }
     }
-    let stream = stream.max_frame_size(WS_FRAME_BYTES_MAX).aggregate_continuations().max_continuation_size(WS_FRAME_BYTES_MAX);
+    let stream =
+        stream.max_frame_size(WS_FRAME_BYTES_MAX).aggregate_continuations().max_continuation_size(WS_FRAME_BYTES_MAX);
     let token = query_token(&req);
     actix_web::rt::spawn(async move {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE_FRAMES_MAX);
@@ -210,7 +219,13 @@ impl Socket {
             (Caller::Player(user_id), false) => {
                 self.handle.user_id = Some(user_id);
                 self.app.bus.add_player_socket(user_id, self.handle.clone());
-                let _ = crate::actors::player::ask(&self.app, user_id, crate::actors::player::PlayerCommand::SocketOpened, None).await;
+                let _ = crate::actors::player::ask(
+                    &self.app,
+                    user_id,
+                    crate::actors::player::PlayerCommand::SocketOpened,
+                    None,
+                )
+                .await;
             }
             _ => return Err(ApiError::with_message(ErrorCode::FORBIDDEN, "this socket needs the other kind of token")),
         }
@@ -236,7 +251,9 @@ impl Socket {
             }
             Request::Auth(_) => Err(ApiError::with_message(ErrorCode::BAD_REQUEST, "already authenticated")),
             _ if self.caller == Caller::Anonymous => Err(ApiError::new(ErrorCode::UNAUTHENTICATED)),
-            Request::Ping(_) => Ok(Reply::Pong(pzo_protocol::reply::Pong { server_time_ms: self.app.now().timestamp_millis() })),
+            Request::Ping(_) => {
+                Ok(Reply::Pong(pzo_protocol::reply::Pong { server_time_ms: self.app.now().timestamp_millis() }))
+            }
             Request::LeaderboardSubscribe(args) => {
                 if self.app.boards.contains_key(&args.id) {
                     self.app.bus.subscribe_board(&args.id, self.handle.clone());

@@ -105,15 +105,15 @@ impl Catalog {
             }
         }
         for cosmetic in self.cosmetics.values() {
-            if let Some(price) = &cosmetic.price {
-                if !self.currencies.contains_key(&price.currency_id) {
-                    return Err(CatalogError::Dangling(cosmetic.id.clone(), price.currency_id.clone()));
-                }
+            if let Some(price) = &cosmetic.price
+                && !self.currencies.contains_key(&price.currency_id)
+            {
+                return Err(CatalogError::Dangling(cosmetic.id.clone(), price.currency_id.clone()));
             }
-            if let Some(required) = &cosmetic.required_achievement {
-                if !self.achievements.contains_key(required) {
-                    return Err(CatalogError::Dangling(cosmetic.id.clone(), required.clone()));
-                }
+            if let Some(required) = &cosmetic.required_achievement
+                && !self.achievements.contains_key(required)
+            {
+                return Err(CatalogError::Dangling(cosmetic.id.clone(), required.clone()));
             }
         }
         Ok(())

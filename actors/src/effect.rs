@@ -5,6 +5,8 @@ use pzo_protocol::model::{GameStatus, Preferences, Transaction, WaitlistStatus};
 use pzo_protocol::{EntryId, EventData, GameId, Reply, Timestamp, UserId};
 
 /// One row-level change. Each variant is one statement in the journal's transaction.
+// Effects live briefly in a command's Vec on their way to the journal; boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     InsertUser {

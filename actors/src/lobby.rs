@@ -198,10 +198,10 @@ pub fn leave(
     let audience = state.member_ids();
     let mut next = state.clone();
     next.members.retain(|m| m.user_id != user_id);
-    if next.host_id == user_id {
-        if let Some(first) = next.members.first() {
-            next.host_id = first.user_id;
-        }
+    if next.host_id == user_id
+        && let Some(first) = next.members.first()
+    {
+        next.host_id = first.user_id;
     }
     if next.members.is_empty() {
         // A started game left by everyone is closed too: nobody can finish it meaningfully.

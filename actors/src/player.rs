@@ -385,8 +385,10 @@ pub fn unlock_cosmetic(
     if state.cosmetics.contains_key(cosmetic_id) {
         return Err(ApiError::new(ErrorCode::ALREADY_UNLOCKED));
     }
-    if let Some(required) = &def.required_achievement {
-        if !state.achievements.contains_key(required) {
+    if let Some(required) = &def.required_achievement
+        && !state.achievements.contains_key(required)
+    {
+        {
             return Err(ApiError::with_message(
                 ErrorCode::ACHIEVEMENT_REQUIRED,
                 format!("needs achievement {required}"),

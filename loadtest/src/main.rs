@@ -21,6 +21,8 @@ mod slo;
 mod stamp;
 mod stats;
 mod target;
+#[cfg(test)]
+mod tidy;
 mod view;
 mod wire;
 mod ws;

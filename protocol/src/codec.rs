@@ -127,6 +127,8 @@ pub struct Relay {
 }
 
 /// One frame from the server: a reply to a request, an event push or a relay push.
+// Replies are built once and moved into an Arc'd shared frame, so their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ServerFrame {
     Reply {

@@ -32,9 +32,22 @@ pub struct BoardPage {
 }
 
 pub enum BoardMsg {
-    RecordGame { effects: Vec<Effect>, events: Vec<EventDraft>, scores: Vec<(UserId, i64)>, reply: oneshot::Sender<Result<Vec<Arc<Event>>, ApiError>> },
-    Page { start: usize, count: usize, around: Option<UserId>, me: Option<UserId>, reply: oneshot::Sender<BoardPage> },
-    Reset { reply: oneshot::Sender<Result<(u32, u32), ApiError>> },
+    RecordGame {
+        effects: Vec<Effect>,
+        events: Vec<EventDraft>,
+        scores: Vec<(UserId, i64)>,
+        reply: oneshot::Sender<Result<Vec<Arc<Event>>, ApiError>>,
+    },
+    Page {
+        start: usize,
+        count: usize,
+        around: Option<UserId>,
+        me: Option<UserId>,
+        reply: oneshot::Sender<BoardPage>,
+    },
+    Reset {
+        reply: oneshot::Sender<Result<(u32, u32), ApiError>>,
+    },
 }
 
 #[derive(Clone)]
@@ -50,11 +63,22 @@ impl BoardHandle {
     }
 
     /// Commits a finished game's effects together with the board's score rows.
-    pub async fn record_game(&self, effects: Vec<Effect>, events: Vec<EventDraft>, scores: Vec<(UserId, i64)>) -> Result<Vec<Arc<Event>>, ApiError> {
+    pub async fn record_game(
+        &self,
+        effects: Vec<Effect>,
+        events: Vec<EventDraft>,
+        scores: Vec<(UserId, i64)>,
+    ) -> Result<Vec<Arc<Event>>, ApiError> {
         self.ask(|reply| BoardMsg::RecordGame { effects, events, scores, reply }).await?
     }
 
-    pub async fn page(&self, start: usize, count: usize, around: Option<UserId>, me: Option<UserId>) -> Result<BoardPage, ApiError> {
+    pub async fn page(
+        &self,
+        start: usize,
+        count: usize,
+        around: Option<UserId>,
+        me: Option<UserId>,
+    ) -> Result<BoardPage, ApiError> {
         self.ask(|reply| BoardMsg::Page { start, count, around, me, reply }).await
     }
 
@@ -132,7 +156,8 @@ impl Board {
                 let now = (self.clock)();
                 let outcome = rules::reset(&self.state, now);
                 let archived = self.state.season;
-                let result = self.journal.commit(outcome.effects, outcome.events, now, None).await.map_err(commit_error);
+                let result =
+                    self.journal.commit(outcome.effects, outcome.events, now, None).await.map_err(commit_error);
                 if result.is_ok() {
                     self.state = BoardState::new(self.state.id.clone(), self.state.name.clone(), outcome.reply);
                     self.pending.clear();
@@ -148,7 +173,12 @@ impl Board {
         let mut entries: Vec<LeaderboardEntry> = changed
             .iter()
             .filter_map(|u| self.state.rank_of(*u))
-            .map(|r| LeaderboardEntry { rank: r.rank, user_id: Some(r.user_id), display_name: String::new(), score: r.score })
+            .map(|r| LeaderboardEntry {
+                rank: r.rank,
+                user_id: Some(r.user_id),
+                display_name: String::new(),
+                score: r.score,
+            })
             .collect();
         entries.sort_by_key(|e| e.rank);
         entries.truncate(LEADERBOARD_UPDATE_ENTRIES_MAX);

@@ -51,7 +51,10 @@ pub async fn lobby_handle(app: &Arc<App>, game_id: GameId) -> Result<LobbyHandle
     if let Some(handle) = app.lobbies.get(&game_id) {
         return Ok(handle);
     }
-    let game = store::game(&app.pool, game_id).await.map_err(|_| mailbox_error())?.ok_or_else(|| ApiError::not_found("game"))?;
+    let game = store::game(&app.pool, game_id)
+        .await
+        .map_err(|_| mailbox_error())?
+        .ok_or_else(|| ApiError::not_found("game"))?;
     let state = LobbyState {
         id: game.id,
         name: game.name,
@@ -68,7 +71,11 @@ pub async fn lobby_handle(app: &Arc<App>, game_id: GameId) -> Result<LobbyHandle
         created_at: game.created_at,
         started_at: game.started_at,
         finished_at: game.finished_at,
-        results: game.players.iter().filter_map(|p| p.score.map(|score| GameResult { user_id: p.user_id, score })).collect(),
+        results: game
+            .players
+            .iter()
+            .filter_map(|p| p.score.map(|score| GameResult { user_id: p.user_id, score }))
+            .collect(),
     };
     Ok(adopt(app, state))
 }
@@ -107,7 +114,11 @@ impl Lobby {
         }
     }
 
-    async fn commit(&mut self, outcome: Outcome<LobbyState>, origin: Option<UserId>) -> Result<Vec<Arc<Event>>, ApiError> {
+    async fn commit(
+        &mut self,
+        outcome: Outcome<LobbyState>,
+        origin: Option<UserId>,
+    ) -> Result<Vec<Arc<Event>>, ApiError> {
         let events = self
             .app
             .journal
@@ -184,7 +195,9 @@ fn reject(msg: LobbyMsg) {
     let error = mailbox_error();
     match msg {
         LobbyMsg::Join { reply, .. } | LobbyMsg::Leave { reply, .. } => drop(reply.send(Err(error))),
-        LobbyMsg::Start { reply, .. } | LobbyMsg::Finish { reply, .. } | LobbyMsg::Close { reply } => drop(reply.send(Err(error))),
+        LobbyMsg::Start { reply, .. } | LobbyMsg::Finish { reply, .. } | LobbyMsg::Close { reply } => {
+            drop(reply.send(Err(error)))
+        }
         LobbyMsg::Relay { reply, .. } => drop(reply.send(Err(error))),
     }
 }

@@ -87,7 +87,12 @@ impl PlayerHandle {
 }
 
 /// Sends a command to the player's actor (activating it) and waits for the answer.
-pub async fn ask(app: &Arc<App>, user_id: UserId, command: PlayerCommand, idempotency: Option<Idempotency>) -> Result<Reply, ApiError> {
+pub async fn ask(
+    app: &Arc<App>,
+    user_id: UserId,
+    command: PlayerCommand,
+    idempotency: Option<Idempotency>,
+) -> Result<Reply, ApiError> {
     let mut msg = PlayerMsg { command, idempotency, reply: oneshot::channel().0 };
     // A passivating actor may close its mailbox between lookup and send: try once more.
     for _ in 0..2 {
@@ -204,7 +209,11 @@ impl Actor {
             self.state.apply(&event.data);
         }
         if let Some(idem) = idempotency {
-            let stored = StoredAnswer { operation: idem.operation.to_owned(), request_hash: idem.request_hash, reply: outcome.reply.clone() };
+            let stored = StoredAnswer {
+                operation: idem.operation.to_owned(),
+                request_hash: idem.request_hash,
+                reply: outcome.reply.clone(),
+            };
             self.answers.insert(idem.key.as_str().to_owned(), stored);
         }
         Ok(outcome.reply)
@@ -262,7 +271,12 @@ impl Actor {
                 self.commit(outcome, idempotency).await
             }
             PlayerCommand::Achievements => Ok(Reply::Achievements(AchievementsReply {
-                achievements: self.catalog().achievements.values().map(|d| rules::achievement_view(&self.state, d)).collect(),
+                achievements: self
+                    .catalog()
+                    .achievements
+                    .values()
+                    .map(|d| rules::achievement_view(&self.state, d))
+                    .collect(),
             })),
             PlayerCommand::Achievement(id) => {
                 let def = self.catalog().achievements.get(&id).ok_or_else(|| ApiError::not_found("achievement"))?;
@@ -279,7 +293,10 @@ impl Actor {
             })),
             PlayerCommand::Cosmetic(id) => {
                 let def = self.catalog().cosmetics.get(&id).ok_or_else(|| ApiError::not_found("cosmetic"))?;
-                Ok(Reply::Cosmetic(CosmeticReply { cosmetic: rules::cosmetic_view(&self.state, def), transaction: None }))
+                Ok(Reply::Cosmetic(CosmeticReply {
+                    cosmetic: rules::cosmetic_view(&self.state, def),
+                    transaction: None,
+                }))
             }
             PlayerCommand::UnlockCosmetic(id) => {
                 let mut ids = self.app.ids();
@@ -355,7 +372,12 @@ impl Actor {
             .iter()
             .filter_map(|(id, quantity)| {
                 let def = self.catalog().items.get(id)?;
-                Some(InventoryItem { item_id: id.clone(), name: def.name.clone(), stackable: def.stackable, quantity: *quantity })
+                Some(InventoryItem {
+                    item_id: id.clone(),
+                    name: def.name.clone(),
+                    stackable: def.stackable,
+                    quantity: *quantity,
+                })
             })
             .collect();
         InventoryReply { user_id: self.state.user_id, items }
@@ -372,16 +394,23 @@ impl Actor {
     }
 
     async fn currency(&self, currency_id: &str, offset: u64, limit: u32) -> Result<Reply, ApiError> {
-        let currency = self.catalog().currencies.get(currency_id).cloned().ok_or_else(|| ApiError::not_found("currency"))?;
+        let currency =
+            self.catalog().currencies.get(currency_id).cloned().ok_or_else(|| ApiError::not_found("currency"))?;
         let transactions = store::transactions(&self.app.pool, self.state.user_id, currency_id, offset, limit)
             .await
             .map_err(|_| mailbox_error())?;
         let next_cursor = store::next_cursor(offset, limit, transactions.len());
-        Ok(Reply::Currency(CurrencyReply { currency, balance: self.state.balance(currency_id), transactions, next_cursor }))
+        Ok(Reply::Currency(CurrencyReply {
+            currency,
+            balance: self.state.balance(currency_id),
+            transactions,
+            next_cursor,
+        }))
     }
 
     fn admitted(&self) -> Result<(), ApiError> {
-        let admitted = self.app.admissions.get(&self.state.user_id).is_some_and(|a| a.status == WaitlistStatus::Admitted);
+        let admitted =
+            self.app.admissions.get(&self.state.user_id).is_some_and(|a| a.status == WaitlistStatus::Admitted);
         if admitted { Ok(()) } else { Err(ApiError::new(ErrorCode::NOT_ADMITTED)) }
     }
 

@@ -64,10 +64,20 @@ impl WaitlistHandle {
     pub async fn admit(&self, count: usize, by: Option<UserId>) -> Result<AdmitReply, ApiError> {
         self.ask(|reply| WaitlistMsg::Admit { count, by, reply }).await
     }
-    pub async fn set_status(&self, entry_id: EntryId, status: WaitlistStatus, by: Option<UserId>) -> Result<WaitlistEntry, ApiError> {
+    pub async fn set_status(
+        &self,
+        entry_id: EntryId,
+        status: WaitlistStatus,
+        by: Option<UserId>,
+    ) -> Result<WaitlistEntry, ApiError> {
         self.ask(|reply| WaitlistMsg::SetStatus { entry_id, status, by, reply }).await
     }
-    pub async fn list(&self, status: Option<WaitlistStatus>, offset: usize, limit: usize) -> Result<Vec<WaitlistEntry>, ApiError> {
+    pub async fn list(
+        &self,
+        status: Option<WaitlistStatus>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<WaitlistEntry>, ApiError> {
         self.ask(|reply| WaitlistMsg::List { status, offset, limit, reply }).await
     }
     pub fn depth(&self) -> usize {
@@ -97,7 +107,12 @@ pub fn spawn(
 }
 
 fn admission_of(entry: &rules::EntryState) -> Admission {
-    Admission { entry_id: entry.id, status: entry.status, founder_number: entry.founder_number, admitted_at: entry.admitted_at }
+    Admission {
+        entry_id: entry.id,
+        status: entry.status,
+        founder_number: entry.founder_number,
+        admitted_at: entry.admitted_at,
+    }
 }
 
 struct Waitlist {
@@ -137,7 +152,11 @@ impl Waitlist {
     }
 
     fn view(&self, entry_id: EntryId) -> Result<WaitlistEntry, ApiError> {
-        self.state.entries.get(&entry_id).map(|e| self.state.view(e)).ok_or_else(|| ApiError::not_found("waitlist entry"))
+        self.state
+            .entries
+            .get(&entry_id)
+            .map(|e| self.state.view(e))
+            .ok_or_else(|| ApiError::not_found("waitlist entry"))
     }
 
     async fn commit_outcome<R>(&mut self, outcome: Outcome<R>) -> Result<R, ApiError> {
@@ -215,7 +234,9 @@ impl Waitlist {
     fn list(&self, status: Option<WaitlistStatus>, offset: usize, limit: usize) -> Vec<WaitlistEntry> {
         match status {
             // Waiting entries come in queue order, straight from the ranked index.
-            Some(WaitlistStatus::Waiting) => self.state.waiting(offset, limit).into_iter().map(|e| self.state.view(e)).collect(),
+            Some(WaitlistStatus::Waiting) => {
+                self.state.waiting(offset, limit).into_iter().map(|e| self.state.view(e)).collect()
+            }
             _ => self
                 .state
                 .join_order

@@ -90,7 +90,8 @@ pub async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiEr
 /// Parses a JSON body into a typed value (`BAD_REQUEST` with serde's reason otherwise).
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
-    serde_json::from_slice(body).map_err(|e| ApiError::with_message(ErrorCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::with_message(ErrorCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
 }
 
 /// Parses the query string into a typed value.
@@ -107,10 +108,8 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
 }
 
 fn rate_limit(app: &App, limits: &HttpLimits, req: &HttpRequest) -> Result<(), ApiError> {
-    let key = bearer(req)
-        .map(str::to_owned)
-        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
-        .unwrap_or_default();
+    let key =
+        bearer(req).map(str::to_owned).or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_default();
     let now = Instant::now();
     let mut bucket = limits.buckets.entry(key).or_insert_with(|| TokenBucket::new(app.config.http_rate_per_sec, now));
     bucket.take(now).map_err(|wait| {
@@ -141,7 +140,9 @@ pub async fn serve(
     .instrument(span)
     .await;
     let response = match &result {
-        Ok(reply) => ok_response(success, &id, Some(format!("/docs#{}", operation_anchor(operation))), reply_data(reply)),
+        Ok(reply) => {
+            ok_response(success, &id, Some(format!("/docs#{}", operation_anchor(operation))), reply_data(reply))
+        }
         Err(error) => {
             tracing::debug!(code = error.code.as_str(), message = %error.message, "request refused");
             error_response(&id, error)

@@ -73,5 +73,8 @@ pub async fn admin_page() -> HttpResponse {
 
 /// Unknown paths and methods answer in the envelope too.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    error_response(&request_id(&req), &ApiError::with_message(ErrorCode::NOT_FOUND, format!("no route for {} {}", req.method(), req.path())))
+    error_response(
+        &request_id(&req),
+        &ApiError::with_message(ErrorCode::NOT_FOUND, format!("no route for {} {}", req.method(), req.path())),
+    )
 }

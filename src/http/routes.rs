@@ -38,10 +38,14 @@ macro_rules! route {
     };
 }
 
-route!(register, "POST /users/register", StatusCode::CREATED, |req, body, caller| Ok(Request::UsersRegister(parse_json(&body)?)));
+route!(register, "POST /users/register", StatusCode::CREATED, |req, body, caller| Ok(Request::UsersRegister(
+    parse_json(&body)?
+)));
 route!(login, "POST /users/login", StatusCode::OK, |req, body, caller| Ok(Request::UsersLogin(parse_json(&body)?)));
 route!(users_list, "GET /users", StatusCode::OK, |req, body, caller| Ok(Request::UsersList(parse_query(&req)?)));
-route!(users_get, "GET /users/{id}", StatusCode::OK, |req, body, caller| Ok(Request::UsersGet(IdArgs { id: path_uuid(&req, "id")? })));
+route!(users_get, "GET /users/{id}", StatusCode::OK, |req, body, caller| Ok(Request::UsersGet(IdArgs {
+    id: path_uuid(&req, "id")?
+})));
 
 #[derive(Deserialize)]
 struct PreferencesBody {
@@ -54,13 +58,21 @@ route!(users_patch, "PATCH /users/{id}", StatusCode::OK, |req, body, caller| {
     Ok(Request::UsersUpdatePreferences(UpdatePreferencesArgs { id: Some(id), preferences: parsed.preferences }))
 });
 
-route!(waitlist_join, "POST /waitlist", StatusCode::CREATED, |req, body, caller| Ok(Request::WaitlistJoin(parse_json(&body)?)));
-route!(waitlist_list, "GET /waitlist", StatusCode::OK, |req, body, caller| Ok(Request::WaitlistList(parse_query(&req)?)));
-route!(waitlist_get, "GET /waitlist/{id}", StatusCode::OK, |req, body, caller| Ok(Request::WaitlistGet(IdArgs { id: path_uuid(&req, "id")? })));
-route!(waitlist_remove, "DELETE /waitlist/{id}", StatusCode::OK, |req, body, caller| Ok(Request::WaitlistRemove(IdArgs {
+route!(waitlist_join, "POST /waitlist", StatusCode::CREATED, |req, body, caller| Ok(Request::WaitlistJoin(
+    parse_json(&body)?
+)));
+route!(waitlist_list, "GET /waitlist", StatusCode::OK, |req, body, caller| Ok(Request::WaitlistList(parse_query(
+    &req
+)?)));
+route!(waitlist_get, "GET /waitlist/{id}", StatusCode::OK, |req, body, caller| Ok(Request::WaitlistGet(IdArgs {
     id: path_uuid(&req, "id")?
 })));
-route!(waitlist_status, "GET /waitlist/status", StatusCode::OK, |req, body, caller| Ok(Request::WaitlistStatus(NoArgs {})));
+route!(waitlist_remove, "DELETE /waitlist/{id}", StatusCode::OK, |req, body, caller| Ok(Request::WaitlistRemove(
+    IdArgs { id: path_uuid(&req, "id")? }
+)));
+route!(waitlist_status, "GET /waitlist/status", StatusCode::OK, |req, body, caller| Ok(Request::WaitlistStatus(
+    NoArgs {}
+)));
 
 /// `{admit: n}` admits a wave; `{entry_id, status}` sets one entry.
 #[derive(Deserialize)]
@@ -76,7 +88,9 @@ struct WaitlistStatusBody {
 route!(waitlist_set, "POST /waitlist/status", StatusCode::OK, |req, body, caller| {
     let parsed: WaitlistStatusBody = parse_json(&body)?;
     match parsed {
-        WaitlistStatusBody { admit: Some(count), entry_id: None, status: None } => Ok(Request::WaitlistAdmit(AdmitArgs { count })),
+        WaitlistStatusBody { admit: Some(count), entry_id: None, status: None } => {
+            Ok(Request::WaitlistAdmit(AdmitArgs { count }))
+        }
         WaitlistStatusBody { admit: None, entry_id: Some(entry_id), status: Some(status) } => {
             Ok(Request::WaitlistSetStatus(SetEntryStatusArgs { entry_id, status }))
         }
@@ -85,23 +99,43 @@ route!(waitlist_set, "POST /waitlist/status", StatusCode::OK, |req, body, caller
 });
 
 route!(games_list, "GET /games", StatusCode::OK, |req, body, caller| Ok(Request::GamesList(parse_query(&req)?)));
-route!(games_create, "POST /games", StatusCode::CREATED, |req, body, caller| Ok(Request::GamesCreate(parse_json(&body)?)));
-route!(games_get, "GET /games/{id}", StatusCode::OK, |req, body, caller| Ok(Request::GamesGet(IdArgs { id: path_uuid(&req, "id")? })));
+route!(games_create, "POST /games", StatusCode::CREATED, |req, body, caller| Ok(Request::GamesCreate(parse_json(
+    &body
+)?)));
+route!(games_get, "GET /games/{id}", StatusCode::OK, |req, body, caller| Ok(Request::GamesGet(IdArgs {
+    id: path_uuid(&req, "id")?
+})));
 route!(games_join, "POST /games/join", StatusCode::OK, |req, body, caller| Ok(Request::GamesJoin(parse_json(&body)?)));
-route!(games_leave, "POST /games/leave", StatusCode::OK, |req, body, caller| Ok(Request::GamesLeave(parse_json(&body)?)));
-route!(games_start, "POST /games/start", StatusCode::OK, |req, body, caller| Ok(Request::GamesStart(parse_json(&body)?)));
-route!(games_finish, "POST /games/finish", StatusCode::OK, |req, body, caller| Ok(Request::GamesFinish(parse_json(&body)?)));
-route!(games_close, "POST /games/close", StatusCode::OK, |req, body, caller| Ok(Request::GamesClose(parse_json(&body)?)));
+route!(games_leave, "POST /games/leave", StatusCode::OK, |req, body, caller| Ok(Request::GamesLeave(parse_json(
+    &body
+)?)));
+route!(games_start, "POST /games/start", StatusCode::OK, |req, body, caller| Ok(Request::GamesStart(parse_json(
+    &body
+)?)));
+route!(games_finish, "POST /games/finish", StatusCode::OK, |req, body, caller| Ok(Request::GamesFinish(parse_json(
+    &body
+)?)));
+route!(games_close, "POST /games/close", StatusCode::OK, |req, body, caller| Ok(Request::GamesClose(parse_json(
+    &body
+)?)));
 
-route!(inventory_list, "GET /inventory", StatusCode::OK, |req, body, caller| Ok(Request::InventoryList(parse_query(&req)?)));
+route!(inventory_list, "GET /inventory", StatusCode::OK, |req, body, caller| Ok(Request::InventoryList(parse_query(
+    &req
+)?)));
 route!(inventory_get, "GET /inventory/{item_id}", StatusCode::OK, |req, body, caller| {
     let owner: OwnerArgs = parse_query(&req)?;
     Ok(Request::InventoryGet(ItemIdArgs { item_id: path_slug(&req, "item_id"), user_id: owner.user_id }))
 });
-route!(inventory_add, "POST /inventory/add", StatusCode::OK, |req, body, caller| Ok(Request::InventoryAdd(parse_json(&body)?)));
-route!(inventory_remove, "POST /inventory/remove", StatusCode::OK, |req, body, caller| Ok(Request::InventoryRemove(parse_json(&body)?)));
+route!(inventory_add, "POST /inventory/add", StatusCode::OK, |req, body, caller| Ok(Request::InventoryAdd(
+    parse_json(&body)?
+)));
+route!(inventory_remove, "POST /inventory/remove", StatusCode::OK, |req, body, caller| Ok(Request::InventoryRemove(
+    parse_json(&body)?
+)));
 
-route!(currency_list, "GET /currency", StatusCode::OK, |req, body, caller| Ok(Request::CurrencyList(parse_query(&req)?)));
+route!(currency_list, "GET /currency", StatusCode::OK, |req, body, caller| Ok(Request::CurrencyList(parse_query(
+    &req
+)?)));
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -120,10 +154,16 @@ route!(currency_get, "GET /currency/{currency_id}", StatusCode::OK, |req, body, 
         cursor: q.cursor,
     }))
 });
-route!(currency_deposit, "POST /currency/deposit", StatusCode::OK, |req, body, caller| Ok(Request::CurrencyDeposit(parse_json(&body)?)));
-route!(currency_withdraw, "POST /currency/withdraw", StatusCode::OK, |req, body, caller| Ok(Request::CurrencyWithdraw(parse_json(&body)?)));
+route!(currency_deposit, "POST /currency/deposit", StatusCode::OK, |req, body, caller| Ok(Request::CurrencyDeposit(
+    parse_json(&body)?
+)));
+route!(currency_withdraw, "POST /currency/withdraw", StatusCode::OK, |req, body, caller| Ok(
+    Request::CurrencyWithdraw(parse_json(&body)?)
+));
 
-route!(leaderboard_list, "GET /leaderboard", StatusCode::OK, |req, body, caller| Ok(Request::LeaderboardList(NoArgs {})));
+route!(leaderboard_list, "GET /leaderboard", StatusCode::OK, |req, body, caller| Ok(Request::LeaderboardList(
+    NoArgs {}
+)));
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -144,18 +184,26 @@ route!(leaderboard_get, "GET /leaderboard/{id}", StatusCode::OK, |req, body, cal
         season: q.season,
     }))
 });
-route!(leaderboard_reset, "POST /leaderboard/reset", StatusCode::OK, |req, body, caller| Ok(Request::LeaderboardReset(parse_json(&body)?)));
+route!(leaderboard_reset, "POST /leaderboard/reset", StatusCode::OK, |req, body, caller| Ok(
+    Request::LeaderboardReset(parse_json(&body)?)
+));
 
-route!(achievements_list, "GET /achievements", StatusCode::OK, |req, body, caller| Ok(Request::AchievementsList(NoArgs {})));
-route!(achievements_get, "GET /achievements/{id}", StatusCode::OK, |req, body, caller| Ok(Request::AchievementsGet(SlugArgs {
-    id: path_slug(&req, "id")
-})));
-route!(achievements_unlock, "POST /achievements/unlock", StatusCode::OK, |req, body, caller| Ok(Request::AchievementsUnlock(parse_json(&body)?)));
+route!(achievements_list, "GET /achievements", StatusCode::OK, |req, body, caller| Ok(Request::AchievementsList(
+    NoArgs {}
+)));
+route!(achievements_get, "GET /achievements/{id}", StatusCode::OK, |req, body, caller| Ok(Request::AchievementsGet(
+    SlugArgs { id: path_slug(&req, "id") }
+)));
+route!(achievements_unlock, "POST /achievements/unlock", StatusCode::OK, |req, body, caller| Ok(
+    Request::AchievementsUnlock(parse_json(&body)?)
+));
 route!(cosmetics_list, "GET /cosmetics", StatusCode::OK, |req, body, caller| Ok(Request::CosmeticsList(NoArgs {})));
 route!(cosmetics_get, "GET /cosmetics/{id}", StatusCode::OK, |req, body, caller| Ok(Request::CosmeticsGet(SlugArgs {
     id: path_slug(&req, "id")
 })));
-route!(cosmetics_unlock, "POST /cosmetics/unlock", StatusCode::OK, |req, body, caller| Ok(Request::CosmeticsUnlock(parse_json(&body)?)));
+route!(cosmetics_unlock, "POST /cosmetics/unlock", StatusCode::OK, |req, body, caller| Ok(Request::CosmeticsUnlock(
+    parse_json(&body)?
+)));
 
 #[derive(Deserialize, Default)]
 #[serde(default)]

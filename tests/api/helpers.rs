@@ -63,12 +63,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let running = pzo_server::server::start(config, database_url.clone(), None).await.expect("the server starts");
     let addr = running.addr;
     actix_web::rt::spawn(running.server);
-    TestApp {
-        base: format!("http://{addr}"),
-        ws_url: format!("ws://{addr}/ws"),
-        client: reqwest::Client::new(),
-
-    }
+    TestApp { base: format!("http://{addr}"), ws_url: format!("ws://{addr}/ws"), client: reqwest::Client::new() }
 }
 
 /// A registered player.

@@ -41,9 +41,13 @@ pub async fn run(ctx: Arc<Ctx>) {
             tokio::spawn(async move { trade(&ctx, player, deposit, at, slot, count).await })
         })
         .collect();
+    let mut ops = 0_u64;
     for task in tasks {
-        let _ = task.await;
+        ops += task.await.unwrap_or(0);
     }
+    let seconds = window.end.saturating_duration_since(window.start).as_secs_f64().max(0.001);
+    ctx.stats.metric("economy operations", ops as f64, "ops");
+    ctx.stats.metric("economy operations per second", ops as f64 / seconds, "ops/s");
 }
 
 /// Gold enough for every withdrawal the run can make, with a margin of two.
@@ -76,13 +80,14 @@ async fn fund(ctx: &Arc<Ctx>, players: Vec<Player>, amount: i64) -> Vec<Player> 
 }
 
 /// One player's session: connect at `at`, trade at the rate until the window ends, settle.
-async fn trade(ctx: &Ctx, player: Player, deposit: i64, at: Instant, slot: usize, count: usize) {
+/// Returns the operations sent.
+async fn trade(ctx: &Ctx, player: Player, deposit: i64, at: Instant, slot: usize, count: usize) -> u64 {
     tokio::time::sleep_until(at).await;
     let (socket, _) = match Socket::connect(&ctx.sockets, &player.account.token, false).await {
         Ok(connected) => connected,
         Err(error) => {
             ctx.fail_call(players::CHECK_SETUP, "socket connect", &error);
-            return;
+            return 0;
         }
     };
     let mut ledger = Ledger::default();
@@ -101,12 +106,13 @@ async fn trade(ctx: &Ctx, player: Player, deposit: i64, at: Instant, slot: usize
         op += 1;
         if !socket.is_open() {
             ctx.stats.fail(ledger::CHECK_ANSWERS, format!("player {}: socket closed by the server", player.index));
-            return;
+            return op;
         }
     }
     ledger.resolve(ctx, &socket).await;
     ledger.check_final(ctx, &socket, player.index).await;
     socket.close().await;
+    op
 }
 
 async fn withdraw(ctx: &Ctx, socket: &Socket, ledger: &mut Ledger, amount: i64, key: String, who: u32) {
