@@ -12,6 +12,9 @@ pub const CREDENTIALS_P99_MS: f64 = 250.0;
 pub const DELIVERY_P99_MS: f64 = 50.0;
 pub const ERROR_BUDGET: f64 = 0.001;
 
+/// The server's name for event delivery in its table.
+const SERVER_DELIVERY_OP: &str = "event delivery";
+
 /// Measurements the harness makes of itself (connection set-up under a storm, time spent
 /// waiting for an admission wave): reported, never graded unless the server lists them.
 pub const HARNESS_OPS: &[&str] = &["ws.connect", "reconnect", "admission.wait"];
@@ -116,17 +119,40 @@ struct SloDocumentWire {
     operations: Vec<Box<serde_json::value::RawValue>>,
 }
 
+/// One row of `/slo`. The objective is read from a nested `objective` object when there is one
+/// (then the row's own `p50_ms` / `p99_ms` are the server's live numbers, not limits), else from
+/// flat `*_max` fields.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct SloEntryWire {
     #[serde(alias = "op", alias = "name")]
     operation: String,
-    #[serde(alias = "p50_ms")]
+    objective: Option<ObjectiveWire>,
     p50_ms_max: Option<f64>,
-    #[serde(alias = "p99_ms")]
     p99_ms_max: Option<f64>,
     error_budget: Option<f64>,
     throughput_rps: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ObjectiveWire {
+    #[serde(alias = "p50_ms_max")]
+    p50_ms: Option<f64>,
+    #[serde(alias = "p99_ms_max")]
+    p99_ms: Option<f64>,
+    error_budget: Option<f64>,
+    throughput_rps: Option<f64>,
+}
+
+impl SloEntryWire {
+    /// (p50, p99, error budget, throughput) wherever the row keeps them.
+    fn objective(&self) -> (Option<f64>, Option<f64>, Option<f64>, Option<f64>) {
+        match &self.objective {
+            Some(o) => (o.p50_ms, o.p99_ms, o.error_budget, o.throughput_rps),
+            None => (self.p50_ms_max, self.p99_ms_max, self.error_budget, self.throughput_rps),
+        }
+    }
 }
 
 /// The objectives of every operation: the server's, then the built-in ones.
@@ -151,17 +177,15 @@ impl SloTable {
         let entries =
             envelope.data.operations.iter().filter_map(|raw| serde_json::from_str::<SloEntryWire>(raw.get()).ok());
         for entry in entries {
-            let Some(p99_ms) = entry.p99_ms_max.filter(|ms| ms.is_finite() && *ms > 0.0) else {
+            let (p50_ms, p99_ms, error_budget, throughput_rps) = entry.objective();
+            let Some(p99_ms) = p99_ms.filter(|ms| ms.is_finite() && *ms > 0.0) else {
                 continue;
             };
-            let default_budget = ERROR_BUDGET;
-            let error_budget =
-                entry.error_budget.filter(|b| b.is_finite() && (0.0..=1.0).contains(b)).unwrap_or(default_budget);
             let slo = Slo {
-                p50_ms: entry.p50_ms_max.filter(|ms| ms.is_finite() && *ms > 0.0),
+                p50_ms: p50_ms.filter(|ms| ms.is_finite() && *ms > 0.0),
                 p99_ms,
-                error_budget,
-                throughput_rps: entry.throughput_rps,
+                error_budget: error_budget.filter(|b| b.is_finite() && (0.0..=1.0).contains(b)).unwrap_or(ERROR_BUDGET),
+                throughput_rps,
                 source: SloSource::Server,
             };
             server.insert(normalize(&entry.operation), slo);
@@ -177,9 +201,14 @@ impl SloTable {
         self.server.len()
     }
 
-    /// The objective of `op`: the server's entry if it has one, else the built-in one.
+    /// The objective of `op`: the server's entry if it has one, else the built-in one. Relay
+    /// delivery is graded as the server's event delivery (commit or send to client receipt).
     pub fn lookup(&self, op: &str) -> Option<Slo> {
-        self.server.get(&normalize(op)).copied().or_else(|| default_slo(classify(op)))
+        let server = match classify(op) {
+            OpClass::Delivery => self.server.get(&normalize(op)).or_else(|| self.server.get(SERVER_DELIVERY_OP)),
+            _ => self.server.get(&normalize(op)),
+        };
+        server.copied().or_else(|| default_slo(classify(op)))
     }
 }
 
@@ -312,6 +341,28 @@ mod tests {
         assert_eq!(table.lookup("currency.withdraw").unwrap().p99_ms, 30.0);
         // Listed without an objective: the built-in one applies.
         assert_eq!(table.lookup("ping").unwrap().source, SloSource::Default);
+    }
+
+    #[test]
+    fn parses_nested_objectives_and_ignores_live_numbers() {
+        let body = r#"{"ok":true,"data":{"window_secs":60,"generated_at":"2025-01-01T00:00:00Z","passing":true,
+            "operations":[
+              {"operation":"ws currency.withdraw","method":null,"path":null,"ws_op":"currency.withdraw",
+               "class":"Write","objective":{"p50_ms":10.0,"p99_ms":50.0,"error_budget":0.001,"throughput_rps":2000.0},
+               "count":5,"errors":0,"client_errors":0,"p50_ms":1.5,"p99_ms":3.0,"max_ms":4.0},
+              {"operation":"POST /waitlist/status","class":"Admin",
+               "objective":{"p50_ms":50.0,"p99_ms":500.0,"error_budget":0.001,"throughput_rps":10.0},
+               "p50_ms":0.0,"p99_ms":0.0},
+              {"operation":"event delivery","class":"Relay",
+               "objective":{"p50_ms":10.0,"p99_ms":50.0,"error_budget":0.001,"throughput_rps":20000.0}}
+            ]},"meta":{"request_id":"r","docs":"/docs#slo"}}"#;
+        let table = SloTable::from_envelope(body).unwrap();
+        let withdraw = table.lookup("currency.withdraw").unwrap();
+        assert_eq!((withdraw.p50_ms, withdraw.p99_ms), (Some(10.0), 50.0));
+        assert_eq!(withdraw.source, SloSource::Server);
+        assert_eq!(table.lookup("POST /waitlist/status").unwrap().p99_ms, 500.0);
+        let delivery = table.lookup("relay.delivery").unwrap();
+        assert_eq!((delivery.p99_ms, delivery.source), (50.0, SloSource::Server));
     }
 
     #[test]
