@@ -219,8 +219,10 @@ impl Writer {
     async fn transaction(&self, batch: &[Numbered]) -> Result<(), JournalError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let writes = batch.iter().flat_map(|n| n.command.effects.iter()).map(|effect| apply_effect(&tx, effect));
-        futures_util::future::try_join_all(writes).await?;
+        // In order: a command's rows may reference each other (a game before its members).
+        for effect in batch.iter().flat_map(|n| n.command.effects.iter()) {
+            apply_effect(&tx, effect).await?;
+        }
         let events: Vec<(&Event, &EventDraft)> =
             batch.iter().flat_map(|n| n.events.iter().map(AsRef::as_ref).zip(n.command.events.iter())).collect();
         insert_events(&tx, &events).await?;

@@ -29,9 +29,19 @@ impl Ctx {
     }
 
     /// Records a failed call against `check`, unless the run is stopping: a call refused
-    /// because of Ctrl-C or a spent budget says nothing about the server.
+    /// because of Ctrl-C or a spent budget says nothing about the server. For calls whose
+    /// faults nothing else grades (socket connects).
     pub fn fail_call(&self, check: &'static str, what: impl std::fmt::Display, error: &CallError) {
         if !matches!(error, CallError::Stopped) {
+            self.stats.fail(check, format!("{what}: {error}"));
+        }
+    }
+
+    /// Records a wrong answer (a refusal the scenario did not expect, or a reply of the wrong
+    /// shape) against `check`. Server faults and timeouts are left to the operation's error
+    /// budget, which already counts them, so one 503 is not also a correctness failure.
+    pub fn fail_answer(&self, check: &'static str, what: impl std::fmt::Display, error: &CallError) {
+        if matches!(error, CallError::Rejected(_) | CallError::Shape(_)) {
             self.stats.fail(check, format!("{what}: {error}"));
         }
     }

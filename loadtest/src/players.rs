@@ -72,7 +72,7 @@ pub async fn register(ctx: &Arc<Ctx>, count: u32) -> Vec<Player> {
                     }
                     Err(error) => {
                         failed.fetch_add(1, Ordering::Relaxed);
-                        ctx.fail_call(CHECK_SETUP, "register", &error);
+                        ctx.fail_answer(CHECK_SETUP, "register", &error);
                         None
                     }
                 }
@@ -97,7 +97,7 @@ pub async fn join_waitlist(ctx: &Arc<Ctx>, players: &mut [Player]) {
                 match api::join_waitlist(&ctx.http, &token).await {
                     Ok(entry) => (slot, Some(entry)),
                     Err(error) => {
-                        ctx.fail_call(CHECK_SETUP, "waitlist join", &error);
+                        ctx.fail_answer(CHECK_SETUP, "waitlist join", &error);
                         (slot, None)
                     }
                 }
@@ -146,7 +146,7 @@ pub async fn admit(ctx: &Arc<Ctx>, players: &[Player]) -> HashSet<UserId> {
                 match api::admit_entry(&ctx.http, entry).await {
                     Ok(()) => Some(user),
                     Err(error) => {
-                        ctx.fail_call(CHECK_SETUP, format_args!("admit entry {entry}"), &error);
+                        ctx.fail_answer(CHECK_SETUP, format_args!("admit entry {entry}"), &error);
                         None
                     }
                 }

@@ -112,9 +112,8 @@ impl JsonError {
     }
 }
 
-/// Reads one JSON event: the contract's `{"seq", "type", "at", "data"}`, or else the protocol
-/// crate's derived form (`"data": {"Variant": {...}}`), which `events.resume` pages may carry
-/// when they are serialized with the derive.
+/// Reads one JSON event (`{"seq", "type", "at", "data"}`): the few fields the harness needs,
+/// or, failing that, through the protocol crate's own `Event` decoding.
 pub fn json_event(raw: &RawValue) -> Option<EventView> {
     match serde_json::from_str::<JsonEvent>(raw.get()) {
         Ok(event) => Some(event.view()),

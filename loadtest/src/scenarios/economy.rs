@@ -67,7 +67,7 @@ async fn fund(ctx: &Arc<Ctx>, players: Vec<Player>, amount: i64) -> Vec<Player> 
                 match api::deposit(&ctx.http, player.account.user_id, amount, key).await {
                     Ok(_) => Some(player),
                     Err(error) => {
-                        ctx.fail_call(players::CHECK_SETUP, "deposit", &error);
+                        ctx.fail_answer(players::CHECK_SETUP, "deposit", &error);
                         None
                     }
                 }

@@ -107,7 +107,7 @@ impl Ledger {
             Ok(data) => data,
             Err(CallError::Stopped) => return,
             Err(error) => {
-                ctx.fail_call(CHECK_FINAL_BALANCE, format_args!("player {who}: currency.list"), &error);
+                ctx.fail_answer(CHECK_FINAL_BALANCE, format_args!("player {who}: currency.list"), &error);
                 return;
             }
         };

@@ -47,7 +47,7 @@ pub async fn form(ctx: &Ctx, members: Vec<Arc<Member>>, name: String) -> Option<
             return None;
         }
         Err(error) => {
-            ctx.fail_call(CHECK_LOBBY, "games.create", &error);
+            ctx.fail_answer(CHECK_LOBBY, "games.create", &error);
             return None;
         }
     };
@@ -56,14 +56,14 @@ pub async fn form(ctx: &Ctx, members: Vec<Arc<Member>>, name: String) -> Option<
     for (member, result) in others.iter().zip(join_all(joins).await) {
         match result {
             Ok(_) => joined.push(member.clone()),
-            Err(error) => ctx.fail_call(CHECK_LOBBY, "games.join", &error),
+            Err(error) => ctx.fail_answer(CHECK_LOBBY, "games.join", &error),
         }
     }
     if joined.len() < 2 {
         return None;
     }
     if let Err(error) = host.socket.request(Request::GamesStart(GameIdArgs { game_id })).await {
-        ctx.fail_call(CHECK_LOBBY, "games.start", &error);
+        ctx.fail_answer(CHECK_LOBBY, "games.start", &error);
         return None;
     }
     ctx.stats.pass(CHECK_LOBBY);
@@ -84,7 +84,7 @@ pub async fn finish(ctx: &Ctx, lobby: &Lobby) -> bool {
             true
         }
         Err(error) => {
-            ctx.fail_call(CHECK_FINISH, format_args!("games.finish {}", lobby.game_id), &error);
+            ctx.fail_answer(CHECK_FINISH, format_args!("games.finish {}", lobby.game_id), &error);
             false
         }
     }

@@ -174,7 +174,7 @@ async fn resume(ctx: &Ctx, peer: &mut Peer) -> Option<HashSet<Uuid>> {
         let data = match socket.request(Request::EventsResume(ResumeArgs { since_seq: since })).await {
             Ok(data) => data,
             Err(error) => {
-                ctx.fail_call(CHECK_RECONNECT, format_args!("player {}: events.resume", peer.player.index), &error);
+                ctx.fail_answer(CHECK_RECONNECT, format_args!("player {}: events.resume", peer.player.index), &error);
                 return None;
             }
         };

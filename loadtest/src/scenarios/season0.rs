@@ -39,6 +39,10 @@ const WAVE_INTERVAL: Duration = Duration::from_secs(2);
 const ADMISSION_WAIT: Duration = Duration::from_secs(10);
 /// How long the matchmaker waits for a lobby to fill before starting it with fewer.
 const MATCH_WAIT: Duration = Duration::from_secs(3);
+/// Games in a row a player may see fail before it leaves the queue.
+const GAME_FAILURES_MAX: u32 = 3;
+/// Pause before queueing again after a failed game.
+const GAME_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// Relay messages each member sends per game.
 const RELAYS_PER_GAME: u64 = 5;
 /// Gold deposited to each player on admission.
@@ -158,17 +162,29 @@ async fn play(
     if api::deposit(&ctx.http, account.user_id, DEPOSIT_GOLD, key).await.is_ok() {
         ledger.deposited(DEPOSIT_GOLD);
     }
-    let mut games = 0_u32;
+    let (mut games, mut failed_in_a_row) = (0_u32, 0_u32);
     while !ctx.control.stopping() {
         let (done, finished) = oneshot::channel();
         if queue.send(Ticket { member: member.clone(), done }).await.is_err() {
             break;
         }
-        if !finished.await.unwrap_or(false) {
-            break;
+        match finished.await {
+            Ok(true) => {
+                after_game(ctx, &member, &mut ledger, games == 0).await;
+                games += 1;
+                failed_in_a_row = 0;
+            }
+            // The game failed (a server fault, say): queue again after a pause, a few times.
+            Ok(false) => {
+                failed_in_a_row += 1;
+                let resume_at = Instant::now() + GAME_RETRY_DELAY;
+                if failed_in_a_row >= GAME_FAILURES_MAX || !ctx.control.pause_until(resume_at).await {
+                    break;
+                }
+            }
+            // The matchmaker dropped the ticket: the window is over.
+            Err(_) => break,
         }
-        after_game(ctx, &member, &mut ledger, games == 0).await;
-        games += 1;
     }
     ledger.resolve(ctx, &member.socket).await;
     ledger.check_final(ctx, &member.socket, index).await;
