@@ -3,7 +3,7 @@
 //! `seq`s in commit order, and acknowledges each command only after its transaction committed.
 //! Events are handed to [`AfterCommit`] (socket fan-out, player notices) after the commit too.
 
-use crate::sql::{apply_effect, insert_events};
+use crate::sql::{apply_effect, insert_events, prepare_batch, sql_of};
 use deadpool_postgres::Pool;
 use pzo_actors::effect::{Audience, Effect, EventDraft};
 use pzo_protocol::{Event, Timestamp, UserId};
@@ -219,13 +219,24 @@ impl Writer {
     async fn transaction(&self, batch: &[Numbered]) -> Result<(), JournalError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // In order: a command's rows may reference each other (a game before its members).
-        for effect in batch.iter().flat_map(|n| n.command.effects.iter()) {
-            apply_effect(&tx, effect).await?;
+        let effects = || batch.iter().flat_map(|n| n.command.effects.iter());
+        // Every statement is ready before any write, so the pipelined writes below go out in
+        // order: a command's rows may reference each other (a game before its members).
+        let prepared = prepare_batch(&tx, effects()).await?;
+        let mut writes = Vec::new();
+        for effect in effects() {
+            let statement = prepared.get(sql_of(effect)).ok_or(JournalError::Unprepared)?;
+            writes.push(apply_effect(&tx, statement, effect));
         }
         let events: Vec<(&Event, &EventDraft)> =
             batch.iter().flat_map(|n| n.events.iter().map(AsRef::as_ref).zip(n.command.events.iter())).collect();
-        insert_events(&tx, &events).await?;
+        let (written, inserted) = futures_util::future::join(
+            futures_util::future::try_join_all(writes),
+            insert_events(&tx, &prepared, &events),
+        )
+        .await;
+        written?;
+        inserted?;
         tx.commit().await?;
         Ok(())
     }
@@ -250,12 +261,14 @@ enum JournalError {
     Pool(#[from] deadpool_postgres::PoolError),
     #[error("{0}")]
     Db(#[from] tokio_postgres::Error),
+    #[error("a statement of the batch was not prepared")]
+    Unprepared,
 }
 
 fn is_constraint(error: &JournalError) -> bool {
     match error {
         JournalError::Db(e) => e.code().is_some_and(|c| c.code().starts_with("23")),
-        JournalError::Pool(_) => false,
+        JournalError::Pool(_) | JournalError::Unprepared => false,
     }
 }
 
@@ -265,5 +278,6 @@ fn constraint_name(error: &JournalError) -> String {
             e.as_db_error().and_then(|d| d.constraint().map(str::to_owned)).unwrap_or_else(|| e.to_string())
         }
         JournalError::Pool(e) => e.to_string(),
+        JournalError::Unprepared => error.to_string(),
     }
 }
