@@ -131,7 +131,7 @@ pub async fn build(config: Config, database_url: &str, admin_token: String) -> R
         for (user, score, achieved_at) in scores {
             state.record(user, BestScore { score, achieved_at });
         }
-        boards.insert(id, leaderboard::spawn(state, journal.clone(), wall_clock));
+        boards.insert(id, leaderboard::spawn(state, journal.clone(), pool.clone(), wall_clock));
     }
     Ok(Arc::new(App {
         config,

@@ -99,6 +99,8 @@ pub struct Bus {
     tails: DashMap<u64, (SocketHandle, TailFilter)>,
     next_socket_id: AtomicU64,
     pub events_published: AtomicU64,
+    /// Set on shutdown: sockets then close with "going away".
+    pub shutting_down: std::sync::atomic::AtomicBool,
     /// (when, count then, last rate) for the events/s figure.
     rate_mark: std::sync::Mutex<(Instant, u64, f64)>,
 }
@@ -111,6 +113,7 @@ impl Default for Bus {
             tails: DashMap::new(),
             next_socket_id: AtomicU64::new(0),
             events_published: AtomicU64::new(0),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
             rate_mark: std::sync::Mutex::new((Instant::now(), 0, 0.0)),
         }
     }
@@ -189,6 +192,7 @@ impl Bus {
 
     /// Asks every socket to close (shutdown).
     pub fn close_all(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
         for sockets in self.players.iter() {
             for socket in sockets.iter() {
                 socket.kill.notify_one();

@@ -7,6 +7,7 @@ use crate::actors::player::{Idempotency, PlayerCommand, ask};
 use crate::app::App;
 use crate::auth::{self, Caller};
 use crate::store;
+use pzo_protocol::event::AdminAction;
 use pzo_protocol::limits::{ADMIT_WAVE_MAX, GAME_RESULTS_MAX, RELAY_PAYLOAD_BYTES_MAX, RESUME_EVENTS_MAX};
 use pzo_protocol::model::{LeaderboardEntry, LeaderboardInfo};
 use pzo_protocol::reply::*;
@@ -67,6 +68,44 @@ pub async fn dispatch(app: &Arc<App>, caller: Caller, request: Request) -> Resul
         _ => None,
     };
     let idem = idempotency(&request, idem_key.as_deref())?;
+    let audit = audit_of(&request);
+    let result = route(app, caller, request, idem).await;
+    if let (Ok(_), Some(action)) = (&result, audit) {
+        record_admin_action(app, action).await;
+    }
+    result
+}
+
+/// Operator actions are themselves events, so the console's tail and the log show who did what.
+fn audit_of(request: &Request) -> Option<AdminAction> {
+    let (action, target, reason) = match request {
+        Request::WaitlistAdmit(a) => ("waitlist.admit", a.count.to_string(), None),
+        Request::WaitlistSetStatus(a) => {
+            ("waitlist.set_status", format!("{} -> {}", a.entry_id, a.status.as_str()), None)
+        }
+        Request::LeaderboardReset(a) => ("leaderboard.reset", a.leaderboard_id.clone(), None),
+        Request::GamesClose(a) => ("games.close", a.game_id.to_string(), None),
+        Request::GamesFinish(a) => ("games.finish", a.game_id.to_string(), None),
+        Request::PlayersKick(a) => ("players.kick", a.user_id.to_string(), a.reason.clone()),
+        _ => return None,
+    };
+    Some(AdminAction { action: action.to_owned(), target, reason })
+}
+
+async fn record_admin_action(app: &Arc<App>, action: AdminAction) {
+    let draft = pzo_actors::EventDraft {
+        data: pzo_protocol::EventData::AdminAction(action),
+        user_id: None,
+        game_id: None,
+        aggregate: "admin",
+        audience: pzo_actors::effect::Audience::default(),
+    };
+    if let Err(error) = app.journal.commit(Vec::new(), vec![draft], app.now(), None).await {
+        tracing::warn!(%error, "an admin action was applied but its audit event was not stored");
+    }
+}
+
+async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Idempotency>) -> Result<Reply, ApiError> {
     match request {
         Request::UsersRegister(args) => register(app, args).await,
         Request::UsersLogin(args) => login(app, args).await,

@@ -131,6 +131,11 @@ impl Journal {
         answer.await.map_err(|_| CommitError::Unavailable("the journal stopped before answering".into()))?
     }
 
+    /// Whether the journal can take work: its writer runs and its queue is not nearly full.
+    pub fn accepting(&self) -> bool {
+        !self.tx.is_closed() && self.queue_depth() < JOURNAL_QUEUE_COMMANDS_MAX / 10 * 9
+    }
+
     /// Commands waiting to be written (for the console's mailbox depth).
     pub fn queue_depth(&self) -> usize {
         JOURNAL_QUEUE_COMMANDS_MAX - self.tx.capacity()

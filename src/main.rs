@@ -7,6 +7,9 @@ use pzo_server::config::Config;
 use pzo_server::server;
 use std::process::ExitCode;
 
+/// Longest wait for the journal to drain on shutdown.
+const SHUTDOWN_FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     let config = match Config::from_env() {
@@ -48,8 +51,11 @@ async fn main() -> ExitCode {
     handle.stop(true).await;
     let _ = server_task.await;
     running.app.bus.close_all();
-    // Give the journal a moment to flush what was already accepted.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Flush: wait (bounded) until the journal has written everything it accepted.
+    let deadline = std::time::Instant::now() + SHUTDOWN_FLUSH_WAIT;
+    while running.app.journal.queue_depth() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     if let Some(embedded) = running.embedded {
         if let Err(error) = embedded.stop().await {
             eprintln!("error stopping the embedded PostgreSQL: {error}");

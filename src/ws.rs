@@ -124,7 +124,11 @@ impl Socket {
                     self.closing = close(CloseCode::Policy, "no auth within 10 s");
                 }
                 () = kill.notified() => {
-                    self.closing = close(CloseCode::Policy, "disconnected by the server (slow reader or kicked); resume with events.resume");
+                    self.closing = if self.app.bus.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+                        close(CloseCode::Away, "the server is shutting down; reconnect and resume with events.resume")
+                    } else {
+                        close(CloseCode::Policy, "disconnected by the server (slow reader or kicked); resume with events.resume")
+                    };
                 }
             }
         }

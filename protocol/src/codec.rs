@@ -39,6 +39,12 @@ fn bincode_config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
+/// Decoding is bounded by the frame limit, so a forged length prefix cannot make the decoder
+/// reserve more memory than a frame may hold.
+fn bincode_decode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<{ crate::limits::WS_FRAME_BYTES_MAX }>()
+}
+
 /// Why a client frame could not be decoded. Small and allocation-free except for the serde
 /// message of a bad payload, which the client needs to fix its request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,7 +105,7 @@ impl ClientFrame {
     }
     /// Decodes a binary frame.
     pub fn decode_bincode(bytes: &[u8]) -> Result<Self, FrameError> {
-        match bincode::serde::decode_from_slice::<Self, _>(bytes, bincode_config()) {
+        match bincode::serde::decode_from_slice::<Self, _>(bytes, bincode_decode_config()) {
             Ok((frame, read)) if read == bytes.len() => Ok(frame),
             _ => Err(FrameError::MalformedBinary),
         }
@@ -120,9 +126,11 @@ impl ClientFrame {
 
 /// A relayed game message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Relay {
     pub game_id: GameId,
     pub from: UserId,
+    #[cfg_attr(feature = "ts", ts(type = "string | Array<number>"))] // JSON: text or bytes, as sent
     pub payload: RelayPayload,
 }
 
@@ -191,6 +199,6 @@ impl ServerFrame {
     }
     /// Decodes a bincode frame (clients and the harness).
     pub fn decode_bincode(bytes: &[u8]) -> Option<Self> {
-        bincode::serde::decode_from_slice::<Self, _>(bytes, bincode_config()).ok().map(|(frame, _)| frame)
+        bincode::serde::decode_from_slice::<Self, _>(bytes, bincode_decode_config()).ok().map(|(frame, _)| frame)
     }
 }

@@ -7,6 +7,7 @@ macro_rules! error_codes {
     ( $( $code:ident = $status:literal, $retry:literal, $meaning:literal, $advice:literal; )+ ) => {
         /// A stable, documented error code.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         #[allow(non_camel_case_types)] // the wire names are the contract's SCREAMING_CASE codes
         pub enum ErrorCode { $( $code ),+ }
 
@@ -71,6 +72,7 @@ error_codes! {
 
 /// Typed details of an error. JSON carries only the payload (an object), never the tag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(untagged))] // JSON carries the bare payload
 pub enum ErrorDetails {
     None(NoDetails),
     Field(FieldDetails),
@@ -85,10 +87,12 @@ pub enum ErrorDetails {
 
 /// No details: `{}` in JSON.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NoDetails {}
 
 /// Which field failed validation, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldDetails {
     pub field: String,
     pub reason: String,
@@ -96,6 +100,7 @@ pub struct FieldDetails {
 
 /// How far an achievement's condition is from being met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProgressDetails {
     pub current: i64,
     pub required: i64,
@@ -103,6 +108,7 @@ pub struct ProgressDetails {
 
 /// The balance that was too low for the amount.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FundsDetails {
     pub currency_id: String,
     pub balance: i64,
@@ -111,6 +117,7 @@ pub struct FundsDetails {
 
 /// The quantity held against the quantity asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QuantityDetails {
     pub item_id: String,
     pub held: i64,
@@ -119,24 +126,28 @@ pub struct QuantityDetails {
 
 /// The achievement a cosmetic needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AchievementDetails {
     pub achievement_id: String,
 }
 
 /// The current host of a game.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HostDetails {
     pub host_id: uuid::Uuid,
 }
 
 /// How long to wait before retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RetryAfterDetails {
     pub retry_after_ms: u64,
 }
 
 /// Seats of a game against its bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PlayersDetails {
     pub players: u32,
     pub min_players: u32,
@@ -220,6 +231,7 @@ impl From<ErrorCode> for ApiError {
 
 /// The error object of HTTP answers and socket replies (SPEC section 4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,

@@ -6,6 +6,7 @@ use crate::{EntryId, GameId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Season0Joined {
     pub user_id: UserId,
     pub entry_id: EntryId,
@@ -14,23 +15,27 @@ pub struct Season0Joined {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserRegistered {
     pub user_id: UserId,
     pub display_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserLoggedIn {
     pub user_id: UserId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserPreferencesUpdated {
     pub user_id: UserId,
     pub preferences: Preferences,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WaitlistAdded {
     pub entry: WaitlistEntry,
     /// Places the referrer moved up thanks to this join (0 without a referral).
@@ -38,6 +43,7 @@ pub struct WaitlistAdded {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WaitlistRemoved {
     pub entry_id: EntryId,
     pub user_id: UserId,
@@ -45,6 +51,7 @@ pub struct WaitlistRemoved {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WaitlistStatusUpdated {
     pub entry_id: EntryId,
     pub user_id: UserId,
@@ -55,6 +62,7 @@ pub struct WaitlistStatusUpdated {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GameCreated {
     pub game_id: GameId,
     pub name: String,
@@ -64,6 +72,7 @@ pub struct GameCreated {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GameJoined {
     pub game_id: GameId,
     pub user_id: UserId,
@@ -73,6 +82,7 @@ pub struct GameJoined {
 
 /// Why a member left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum LeaveReason {
     Left,
@@ -82,6 +92,7 @@ pub enum LeaveReason {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GameLeft {
     pub game_id: GameId,
     pub user_id: UserId,
@@ -92,6 +103,7 @@ pub struct GameLeft {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GameStarted {
     pub game_id: GameId,
     pub player_ids: Vec<UserId>,
@@ -99,6 +111,7 @@ pub struct GameStarted {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GameFinished {
     pub game_id: GameId,
     pub results: Vec<GameResult>,
@@ -106,6 +119,7 @@ pub struct GameFinished {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ItemChanged {
     pub user_id: UserId,
     pub item_id: String,
@@ -116,18 +130,21 @@ pub struct ItemChanged {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ItemQuantity {
     pub item_id: String,
     pub quantity: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InventoryUpdated {
     pub user_id: UserId,
     pub items: Vec<ItemQuantity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CurrencyMoved {
     pub user_id: UserId,
     pub currency_id: String,
@@ -137,11 +154,13 @@ pub struct CurrencyMoved {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TransactionCompleted {
     pub transaction: Transaction,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeaderboardUpdated {
     pub leaderboard_id: String,
     pub season: u32,
@@ -150,6 +169,7 @@ pub struct LeaderboardUpdated {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeaderboardReset {
     pub leaderboard_id: String,
     pub archived_season: u32,
@@ -157,6 +177,7 @@ pub struct LeaderboardReset {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AchievementUnlocked {
     pub user_id: UserId,
     pub achievement_id: String,
@@ -164,6 +185,7 @@ pub struct AchievementUnlocked {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CosmeticUnlocked {
     pub user_id: UserId,
     pub cosmetic_id: String,
@@ -173,6 +195,7 @@ pub struct CosmeticUnlocked {
 
 /// An operator's action, kept in the event log for audit (admin socket only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AdminAction {
     pub action: String,
     pub target: String,

@@ -37,3 +37,14 @@ pub type Timestamp = chrono::DateTime<chrono::Utc>;
 /// A view of a tagged enum that serializes only its payload: the contract's JSON `data` shape.
 #[derive(Debug, Clone, Copy)]
 pub struct JsonData<'a, T>(pub &'a T);
+
+/// Receives the variants of a `named_union!` enum, for the TypeScript generator (`tools/gen-ts`).
+#[cfg(feature = "ts")]
+pub trait TsVariantVisitor {
+    /// One variant: its wire name (op, event type or reply kind) and its payload type.
+    fn variant<T: ts_rs::TS + 'static>(&mut self, wire: &'static str);
+}
+
+/// The ts-rs the wire types derive `TS` with, so the generator uses the same version.
+#[cfg(feature = "ts")]
+pub use ts_rs;

@@ -46,6 +46,14 @@ macro_rules! named_union {
             }
         }
 
+        #[cfg(feature = "ts")]
+        impl $name {
+            /// Visits every variant's wire name with its payload type (the TypeScript generator's input).
+            pub fn visit_ts_variants(visitor: &mut impl $crate::TsVariantVisitor) {
+                $( visitor.variant::<$payload>($wire); )+
+            }
+        }
+
         impl serde::Serialize for $crate::JsonData<'_, $name> {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 match self.0 { $( $name::$variant(payload) => payload.serialize(serializer) ),+ }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Typed player preferences (SPEC section 5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Preferences {
     pub locale: String,
     pub sound_enabled: bool,
@@ -22,6 +23,7 @@ impl Default for Preferences {
 
 /// Where a player stands in Season 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Season0View {
     pub waitlist_entry_id: Option<EntryId>,
     pub waitlist_status: Option<WaitlistStatus>,
@@ -33,6 +35,7 @@ pub struct Season0View {
 /// A player's profile. `email`, `preferences` and `season0` are filled for the player
 /// themself and for admins only; they are null for everybody else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserProfile {
     pub id: UserId,
     pub display_name: String,
@@ -44,6 +47,7 @@ pub struct UserProfile {
 
 /// Status of a waitlist entry: `waiting` -> `admitted` -> (`removed`); `waiting` -> `removed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum WaitlistStatus {
     Waiting,
@@ -71,6 +75,7 @@ impl WaitlistStatus {
 
 /// A waitlist entry with its live position (1-based among waiting entries; null otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WaitlistEntry {
     pub id: EntryId,
     pub user_id: UserId,
@@ -85,6 +90,7 @@ pub struct WaitlistEntry {
 
 /// Status of a game: `open` -> `started` -> `finished`; `open` -> `closed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum GameStatus {
     Open,
@@ -119,6 +125,7 @@ impl GameStatus {
 
 /// A member of a game.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GamePlayer {
     pub user_id: UserId,
     pub display_name: String,
@@ -129,6 +136,7 @@ pub struct GamePlayer {
 
 /// A game lobby.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Game {
     pub id: GameId,
     pub name: String,
@@ -145,6 +153,7 @@ pub struct Game {
 
 /// One player's score in a finished game.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GameResult {
     pub user_id: UserId,
     pub score: i64,
@@ -152,6 +161,7 @@ pub struct GameResult {
 
 /// An item definition from the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ItemDef {
     pub id: String,
     pub name: String,
@@ -161,6 +171,7 @@ pub struct ItemDef {
 
 /// A quantity of one item held.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InventoryItem {
     pub item_id: String,
     pub name: String,
@@ -170,6 +181,7 @@ pub struct InventoryItem {
 
 /// A currency definition from the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CurrencyDef {
     pub id: String,
     pub name: String,
@@ -177,6 +189,7 @@ pub struct CurrencyDef {
 
 /// A balance in one currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Balance {
     pub currency_id: String,
     pub name: String,
@@ -185,6 +198,7 @@ pub struct Balance {
 
 /// Why a balance moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TransactionKind {
     Deposit,
@@ -212,6 +226,7 @@ impl TransactionKind {
 
 /// One ledger row: every balance change has one. `amount` is signed (negative for withdrawals).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Transaction {
     pub id: uuid::Uuid,
     pub user_id: UserId,
@@ -225,6 +240,7 @@ pub struct Transaction {
 
 /// A leaderboard and its current season.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeaderboardInfo {
     pub id: String,
     pub name: String,
@@ -234,6 +250,7 @@ pub struct LeaderboardInfo {
 
 /// One ranked row. Players hidden from leaderboards appear with a null user and "anonymous".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeaderboardEntry {
     pub rank: u64,
     pub user_id: Option<UserId>,
@@ -243,6 +260,7 @@ pub struct LeaderboardEntry {
 
 /// What an achievement needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ConditionKind {
     GamesCompleted,
@@ -262,6 +280,7 @@ impl ConditionKind {
 
 /// An achievement condition: `kind >= threshold`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Condition {
     pub kind: ConditionKind,
     pub threshold: i64,
@@ -269,6 +288,7 @@ pub struct Condition {
 
 /// Progress toward a condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Progress {
     pub current: i64,
     pub target: i64,
@@ -276,6 +296,7 @@ pub struct Progress {
 
 /// An achievement with the caller's progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Achievement {
     pub id: String,
     pub name: String,
@@ -288,6 +309,7 @@ pub struct Achievement {
 
 /// A price in one currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Price {
     pub currency_id: String,
     pub amount: i64,
@@ -295,6 +317,7 @@ pub struct Price {
 
 /// A cosmetic with the caller's ownership.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Cosmetic {
     pub id: String,
     pub name: String,
@@ -306,6 +329,7 @@ pub struct Cosmetic {
 
 /// A player's counters that achievements are checked against.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PlayerStats {
     pub games_completed: i64,
     pub best_score: i64,

@@ -7,6 +7,7 @@ use crate::{EntryId, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AuthReply {
     pub user: UserProfile,
     pub token: String,
@@ -15,6 +16,7 @@ pub struct AuthReply {
 
 /// The socket's answer to `auth`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionReply {
     pub user_id: UserId,
     pub role: String,
@@ -23,23 +25,28 @@ pub struct SessionReply {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Pong {
     pub server_time_ms: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UserReply {
     pub user: UserProfile,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UsersPage {
     pub users: Vec<UserProfile>,
     pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EventsPage {
+    #[cfg_attr(feature = "ts", ts(type = "Array<PzoEvent>"))] // the union of `{seq, type, at, data}`
     pub events: Vec<Event>,
     /// Resume again from here when `more` is true.
     pub next_seq: u64,
@@ -47,17 +54,20 @@ pub struct EventsPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntryReply {
     pub entry: WaitlistEntry,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EntriesPage {
     pub entries: Vec<WaitlistEntry>,
     pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WaitlistStatusReply {
     pub entry: Option<WaitlistEntry>,
     pub position: Option<u64>,
@@ -69,6 +79,7 @@ pub struct WaitlistStatusReply {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AdmitReply {
     pub admitted: Vec<WaitlistEntry>,
     pub count: u64,
@@ -76,34 +87,40 @@ pub struct AdmitReply {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GameReply {
     pub game: Game,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GamesPage {
     pub games: Vec<Game>,
     pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SendReply {
     pub delivered: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InventoryReply {
     pub user_id: UserId,
     pub items: Vec<InventoryItem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ItemReply {
     pub item: ItemDef,
     pub quantity: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InventoryChangeReply {
     pub user_id: UserId,
     pub item_id: String,
@@ -114,12 +131,14 @@ pub struct InventoryChangeReply {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BalancesReply {
     pub user_id: UserId,
     pub balances: Vec<Balance>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CurrencyReply {
     pub currency: CurrencyDef,
     pub balance: i64,
@@ -128,17 +147,20 @@ pub struct CurrencyReply {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TransactionReply {
     pub transaction: Transaction,
     pub balance: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeaderboardsReply {
     pub leaderboards: Vec<LeaderboardInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeaderboardReply {
     pub leaderboard: LeaderboardInfo,
     /// The season shown (the current one unless `season` was asked).
@@ -150,12 +172,14 @@ pub struct LeaderboardReply {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SubscribeReply {
     pub leaderboard_id: String,
     pub subscribed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResetReply {
     pub leaderboard_id: String,
     pub archived_season: u32,
@@ -163,21 +187,25 @@ pub struct ResetReply {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AchievementsReply {
     pub achievements: Vec<Achievement>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AchievementReply {
     pub achievement: Achievement,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CosmeticsReply {
     pub cosmetics: Vec<Cosmetic>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CosmeticReply {
     pub cosmetic: Cosmetic,
     /// The purchase, when the cosmetic had a price.
@@ -185,6 +213,7 @@ pub struct CosmeticReply {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct KickReply {
     pub user_id: UserId,
     pub sockets_closed: u32,
@@ -192,6 +221,7 @@ pub struct KickReply {
 
 /// What a player actor holds, for operators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InspectReply {
     pub user: UserProfile,
     pub balances: Vec<Balance>,
@@ -205,12 +235,14 @@ pub struct InspectReply {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AckReply {
     pub ok: bool,
 }
 
 /// One live-stats snapshot of the admin console.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatsSnapshot {
     pub at: Timestamp,
     pub sockets: u64,
@@ -224,12 +256,14 @@ pub struct StatsSnapshot {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ActorCount {
     pub kind: String,
     pub live: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EndpointStat {
     pub operation: String,
     pub count: u64,

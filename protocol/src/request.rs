@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 
 /// Arguments of ops that take none (`{}` or absent).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct NoArgs {}
 
 /// Pagination of every list: `limit` (default 50, clamped to 200) and an opaque `cursor`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[serde(default)]
 pub struct Page {
     pub limit: Option<i64>,
@@ -18,11 +20,13 @@ pub struct Page {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct AuthArgs {
     pub token: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RegisterArgs {
     pub email: String,
     pub password: String,
@@ -30,22 +34,26 @@ pub struct RegisterArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct LoginArgs {
     pub email: String,
     pub password: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ResumeArgs {
     pub since_seq: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct IdArgs {
     pub id: uuid::Uuid,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SlugArgs {
     pub id: String,
 }
@@ -53,6 +61,7 @@ pub struct SlugArgs {
 /// A partial update of preferences; absent fields keep their value. `music_volume` is read
 /// wide so that 150 answers `VALIDATION_FAILED`, not a parse error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[serde(default)]
 pub struct PreferencesPatch {
     pub locale: Option<String>,
@@ -62,6 +71,7 @@ pub struct PreferencesPatch {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct UpdatePreferencesArgs {
     /// The player to update; the caller when absent (sockets).
     #[serde(default)]
@@ -70,6 +80,7 @@ pub struct UpdatePreferencesArgs {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[serde(default)]
 pub struct WaitlistJoinArgs {
     pub referral_code: Option<String>,
@@ -77,6 +88,7 @@ pub struct WaitlistJoinArgs {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[serde(default)]
 pub struct WaitlistListArgs {
     pub status: Option<WaitlistStatus>,
@@ -85,17 +97,20 @@ pub struct WaitlistListArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct AdmitArgs {
     pub count: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SetEntryStatusArgs {
     pub entry_id: EntryId,
     pub status: WaitlistStatus,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[serde(default)]
 pub struct GamesListArgs {
     pub status: Option<GameStatus>,
@@ -104,6 +119,7 @@ pub struct GamesListArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct CreateGameArgs {
     pub name: String,
     pub max_players: i64,
@@ -112,11 +128,13 @@ pub struct CreateGameArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct GameIdArgs {
     pub game_id: GameId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct FinishGameArgs {
     pub game_id: GameId,
     pub results: Vec<GameResult>,
@@ -182,12 +200,15 @@ impl<'de> Deserialize<'de> for RelayPayload {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SendArgs {
     pub game_id: GameId,
+    #[cfg_attr(feature = "ts", ts(type = "string | Array<number>"))] // JSON: UTF-8 text or bytes
     pub payload: RelayPayload,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[serde(default)]
 pub struct OwnerArgs {
     /// Admins may name another player; players always act on themselves.
@@ -195,6 +216,7 @@ pub struct OwnerArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct ItemIdArgs {
     pub item_id: String,
     #[serde(default)]
@@ -202,17 +224,21 @@ pub struct ItemIdArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct AddItemArgs {
     pub user_id: UserId,
     pub item_id: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))] // a JSON integer
     pub quantity: AmountInput,
     #[serde(default)]
     pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct RemoveItemArgs {
     pub item_id: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))] // a JSON integer
     pub quantity: AmountInput,
     #[serde(default)]
     pub user_id: Option<UserId>,
@@ -221,6 +247,7 @@ pub struct RemoveItemArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct CurrencyGetArgs {
     pub currency_id: String,
     #[serde(default)]
@@ -232,17 +259,21 @@ pub struct CurrencyGetArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct DepositArgs {
     pub user_id: UserId,
     pub currency_id: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))] // a JSON integer
     pub amount: AmountInput,
     #[serde(default)]
     pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct WithdrawArgs {
     pub currency_id: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))] // a JSON integer
     pub amount: AmountInput,
     #[serde(default)]
     pub user_id: Option<UserId>,
@@ -251,6 +282,7 @@ pub struct WithdrawArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct LeaderboardGetArgs {
     pub id: String,
     #[serde(default)]
@@ -266,16 +298,19 @@ pub struct LeaderboardGetArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct LeaderboardIdArgs {
     pub leaderboard_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct UnlockAchievementArgs {
     pub achievement_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct UnlockCosmeticArgs {
     pub cosmetic_id: String,
     #[serde(default)]
@@ -283,6 +318,7 @@ pub struct UnlockCosmeticArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct KickArgs {
     pub user_id: UserId,
     #[serde(default)]
@@ -290,11 +326,13 @@ pub struct KickArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct UserIdArgs {
     pub user_id: UserId,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[serde(default)]
 pub struct TailArgs {
     pub types: Option<Vec<String>>,

@@ -93,15 +93,22 @@ impl BoardHandle {
 }
 
 /// Starts a board actor over its rebuilt state.
-pub fn spawn(state: BoardState, journal: Journal, clock: fn() -> Timestamp) -> BoardHandle {
+pub fn spawn(
+    state: BoardState,
+    journal: Journal,
+    pool: deadpool_postgres::Pool,
+    clock: fn() -> Timestamp,
+) -> BoardHandle {
     let (tx, rx) = mpsc::channel(MAILBOX_CAPACITY);
-    crate::runtime::spawn(Board { state, journal, clock, pending: BTreeSet::new() }.run(rx));
+    crate::runtime::spawn(Board { state, journal, pool, clock, pending: BTreeSet::new() }.run(rx));
     BoardHandle { tx }
 }
 
 struct Board {
     state: BoardState,
     journal: Journal,
+    /// Reads display names and visibility for the coalesced updates.
+    pool: deadpool_postgres::Pool,
     clock: fn() -> Timestamp,
     pending: BTreeSet<UserId>,
 }
@@ -170,14 +177,21 @@ impl Board {
     /// Emits one coalesced update carrying the changed rows with their current ranks.
     async fn flush(&mut self) {
         let changed: Vec<UserId> = std::mem::take(&mut self.pending).into_iter().collect();
+        let names = crate::store::directory(&self.pool, &changed).await.unwrap_or_default();
         let mut entries: Vec<LeaderboardEntry> = changed
             .iter()
             .filter_map(|u| self.state.rank_of(*u))
-            .map(|r| LeaderboardEntry {
-                rank: r.rank,
-                user_id: Some(r.user_id),
-                display_name: String::new(),
-                score: r.score,
+            .map(|r| match names.get(&r.user_id) {
+                // Hidden players keep their rank and score, listed anonymously as on the pages.
+                Some((_, false)) => {
+                    LeaderboardEntry { rank: r.rank, user_id: None, display_name: "anonymous".into(), score: r.score }
+                }
+                found => LeaderboardEntry {
+                    rank: r.rank,
+                    user_id: Some(r.user_id),
+                    display_name: found.map(|(name, _)| name.clone()).unwrap_or_default(),
+                    score: r.score,
+                },
             })
             .collect();
         entries.sort_by_key(|e| e.rank);

@@ -36,7 +36,7 @@ pub async fn ready(app: web::Data<Arc<App>>, req: HttpRequest) -> HttpResponse {
         Err(_) => false,
     };
     let migrations = database && crate::db::migrations_applied(&app.pool).await.unwrap_or(false);
-    let journal = app.journal.stats.healthy.load(Ordering::SeqCst);
+    let journal = app.journal.accepting();
     if database && migrations && journal {
         let last_seq = app.journal.stats.last_seq.load(Ordering::SeqCst);
         ok_response(StatusCode::OK, &id, None, Readiness { database, migrations, journal, last_seq })

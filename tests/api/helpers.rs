@@ -43,6 +43,7 @@ pub struct TestApp {
     pub base: String,
     pub ws_url: String,
     pub client: reqwest::Client,
+    pub database_url: String,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -50,9 +51,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(fresh_database_url().await, adjust).await
+}
+
+/// A server over an existing database (a restart, as far as the data is concerned).
+pub async fn spawn_app_on(database_url: String, adjust: impl FnOnce(&mut Config)) -> TestApp {
     init_logs();
     let _ = pzo_server::telemetry::install_prometheus();
-    let database_url = fresh_database_url().await;
     let mut config = Config::from_env().expect("test configuration");
     config.bind = "127.0.0.1:0".parse().expect("valid address");
     config.admin_token = Some(ADMIN_TOKEN.to_owned());
@@ -63,7 +68,12 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let running = pzo_server::server::start(config, database_url.clone(), None).await.expect("the server starts");
     let addr = running.addr;
     actix_web::rt::spawn(running.server);
-    TestApp { base: format!("http://{addr}"), ws_url: format!("ws://{addr}/ws"), client: reqwest::Client::new() }
+    TestApp {
+        base: format!("http://{addr}"),
+        ws_url: format!("ws://{addr}/ws"),
+        client: reqwest::Client::new(),
+        database_url,
+    }
 }
 
 /// A registered player.
@@ -75,6 +85,11 @@ pub struct Player {
 }
 
 impl TestApp {
+    /// The name of this test's database.
+    pub fn database_name(&self) -> String {
+        self.database_url.rsplit('/').next().unwrap_or_default().to_owned()
+    }
+
     pub async fn call(
         &self,
         method: reqwest::Method,

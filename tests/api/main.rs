@@ -1,9 +1,13 @@
 //! Integration tests: the real server on a random port against real PostgreSQL, driven over
 //! HTTP and WebSocket as a client would.
 
+mod admin;
 mod economy;
+mod faults;
 mod games;
 mod helpers;
+mod realtime;
+mod sockets;
 mod users;
 mod waitlist;
 mod ws;

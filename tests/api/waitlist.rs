@@ -54,3 +54,79 @@ async fn removal_is_refused_in_an_active_game() {
     let (status, body) = app.get(&format!("/waitlist/{entry}"), Some(&other.token)).await;
     assert_eq!((status, code(&body)), (403, "FORBIDDEN"));
 }
+
+#[actix_web::test]
+async fn referrals_move_the_referrer_up_and_history_is_kept() {
+    let app = spawn_app_with(|c| c.referral_boost = 2).await;
+    let mut players = Vec::new();
+    for i in 0..4 {
+        let player = app.register(&format!("R{i}")).await;
+        app.post("/waitlist", Some(&player.token), json!({})).await;
+        players.push(player);
+    }
+    let (_, body) = app.get("/waitlist/status", Some(&players[3].token)).await;
+    assert_eq!(body["data"]["position"], 4);
+    let code = body["data"]["entry"]["referral_code"].as_str().expect("code").to_owned();
+    let newcomer = app.register("Newcomer").await;
+    let (status, body) = app.post("/waitlist", Some(&newcomer.token), json!({"referral_code": code})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["entry"]["position"], 5);
+    let (_, body) = app.get("/waitlist/status", Some(&players[3].token)).await;
+    assert_eq!(body["data"]["position"], 2, "the referrer moved up two places");
+    let (status, body) =
+        app.post("/waitlist", Some(&app.register("Bad").await.token), json!({"referral_code": "nope"})).await;
+    assert_eq!((status, code_of(&body)), (422, "VALIDATION_FAILED"));
+    let entry = body_entry(&app, &players[0]).await;
+    app.admin_post("/waitlist/status", json!({"admit": 1})).await;
+    let (client, connection) =
+        tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
+    tokio::spawn(connection);
+    let rows = client
+        .query("SELECT from_status, to_status, reason FROM waitlist_status WHERE entry_id = $1 ORDER BY id", &[&entry])
+        .await
+        .expect("history");
+    let history: Vec<(Option<String>, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(history, vec![(None, "waiting".to_owned()), (Some("waiting".to_owned()), "admitted".to_owned())]);
+}
+
+fn code_of(body: &serde_json::Value) -> &str {
+    code(body)
+}
+
+async fn body_entry(app: &TestApp, player: &Player) -> uuid::Uuid {
+    let (_, body) = app.get("/waitlist/status", Some(&player.token)).await;
+    body["data"]["entry"]["id"].as_str().and_then(|s| s.parse().ok()).expect("entry id")
+}
+
+#[actix_web::test]
+async fn a_restarted_server_rebuilds_the_same_queue_and_ranks() {
+    let app = spawn_app().await;
+    let mut players = Vec::new();
+    for i in 0..3 {
+        let player = app.admitted(&format!("P{i}")).await;
+        players.push(player);
+    }
+    let waiting = app.register("Waiting").await;
+    app.post("/waitlist", Some(&waiting.token), json!({})).await;
+    let (_, body) =
+        app.post("/games", Some(&players[0].token), json!({"name": "before restart", "max_players": 4})).await;
+    let game_id = body["data"]["game"]["id"].as_str().expect("game").to_owned();
+    for p in &players[1..] {
+        app.post("/games/join", Some(&p.token), json!({"game_id": game_id})).await;
+    }
+    let results: Vec<_> = players.iter().zip([10, 30, 20]).map(|(p, s)| json!({"user_id": p.id, "score": s})).collect();
+    app.admin_post("/games/finish", json!({"game_id": game_id, "results": results})).await;
+    let (_, before) = app.get("/leaderboard/season0", Some(&players[0].token)).await;
+    let (_, queue_before) = app.get("/waitlist/status", Some(&waiting.token)).await;
+
+    // Let the first server's coalesced leaderboard update land before the second one starts.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let restarted = spawn_app_on(app.database_url.clone(), |_| {}).await;
+    let (_, after) = restarted.get("/leaderboard/season0", Some(&players[0].token)).await;
+    assert_eq!(before["data"]["entries"], after["data"]["entries"]);
+    let (_, queue_after) = restarted.get("/waitlist/status", Some(&waiting.token)).await;
+    assert_eq!(queue_before["data"]["position"], queue_after["data"]["position"]);
+    assert_eq!(queue_after["data"]["admitted_count"], 3);
+    let (_, stats) = restarted.get("/achievements/first_game", Some(&players[1].token)).await;
+    assert_eq!(stats["data"]["achievement"]["progress"]["current"], 1, "{stats}");
+}

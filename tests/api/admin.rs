@@ -1,0 +1,84 @@
+//! The admin console socket: every admin op, live stats, the event tail, and refusals.
+
+use crate::helpers::*;
+use crate::sockets::*;
+use serde_json::json;
+use std::time::Duration;
+
+async fn admin_socket(app: &TestApp) -> Ws {
+    let mut ws = connect_to(app, "/admin/ws", "pzo.v1.json").await;
+    let (reply, _) = request(&mut ws, 1, "auth", json!({"token": ADMIN_TOKEN})).await;
+    assert_eq!(reply["data"]["role"], "admin", "{reply}");
+    ws
+}
+
+#[actix_web::test]
+async fn admin_socket_refuses_player_and_bad_tokens() {
+    let app = spawn_app().await;
+    let player = app.register("Mallory").await;
+    for token in [player.token.as_str(), "wrong-token"] {
+        let mut ws = connect_to(&app, "/admin/ws", "pzo.v1.json").await;
+        let (reply, _) = request(&mut ws, 1, "auth", json!({"token": token})).await;
+        assert_eq!(reply["ok"], false, "{reply}");
+        assert!(closed_within(&mut ws, Duration::from_secs(5)).await, "a refused admin socket is closed");
+    }
+    let mut ws = player_socket(&app, &player.token).await;
+    let (reply, _) = request(&mut ws, 2, "waitlist.admit", json!({"count": 1})).await;
+    assert_eq!(reply["error"]["code"], "FORBIDDEN", "players cannot run admin ops");
+}
+
+#[actix_web::test]
+async fn admin_ops_over_the_socket() {
+    let app = spawn_app().await;
+    let mut admin = admin_socket(&app).await;
+    let (reply, _) = request(&mut admin, 2, "stats.subscribe", json!({})).await;
+    assert!(reply["data"]["sockets"].is_number(), "{reply}");
+    let (reply, _) = request(&mut admin, 3, "events.tail", json!({"types": ["SEASON0_JOINED"]})).await;
+    assert_eq!(reply["ok"], true);
+    let (reply, _) = request(&mut admin, 4, "waitlist.admit", json!({"count": 0})).await;
+    assert_eq!(reply["error"]["code"], "VALIDATION_FAILED", "bad input is refused");
+    let (reply, _) = request(&mut admin, 5, "players.kick", json!({"user_id": "not-a-uuid"})).await;
+    assert_eq!(reply["error"]["code"], "BAD_REQUEST");
+
+    let player = app.register("Wave").await;
+    app.post("/waitlist", Some(&player.token), json!({})).await;
+    let (reply, seen) = request(&mut admin, 6, "waitlist.admit", json!({"count": 5})).await;
+    assert_eq!(reply["data"]["count"], 1, "{reply}");
+    // Events are pushed right after the commit, so this one may arrive before the reply.
+    let joined = match event_in(&seen, "SEASON0_JOINED") {
+        Some(event) => event,
+        None => {
+            event_of(&mut admin, "SEASON0_JOINED", Duration::from_secs(5)).await.expect("the tail shows the admission")
+        }
+    };
+    assert_eq!(joined["data"]["user_id"], player.id.as_str());
+    assert_eq!(joined["data"]["founder_number"], 1);
+
+    let (reply, _) = request(&mut admin, 7, "players.inspect", json!({"user_id": player.id})).await;
+    assert_eq!(reply["data"]["user"]["id"], player.id.as_str(), "{reply}");
+
+    let (_, body) = app.post("/games", Some(&player.token), json!({"name": "to close", "max_players": 4})).await;
+    let game_id = body["data"]["game"]["id"].as_str().expect("game").to_owned();
+    let (reply, _) = request(&mut admin, 8, "games.close", json!({"game_id": game_id})).await;
+    assert_eq!(reply["data"]["game"]["status"], "closed", "{reply}");
+    let (status, _) = app.post("/games", Some(&player.token), json!({"name": "after close", "max_players": 4})).await;
+    assert_eq!(status, 201, "a closed game frees its members");
+
+    let (reply, _) = request(&mut admin, 9, "leaderboard.reset", json!({"leaderboard_id": "season0"})).await;
+    assert_eq!(reply["data"]["archived_season"], 1, "{reply}");
+
+    let mut victim = player_socket(&app, &player.token).await;
+    let (reply, _) = request(&mut admin, 10, "players.kick", json!({"user_id": player.id, "reason": "test"})).await;
+    assert_eq!(reply["data"]["sockets_closed"], 1, "{reply}");
+    assert!(closed_within(&mut victim, Duration::from_secs(5)).await, "a kicked socket is closed");
+
+    // A stats push arrives within a couple of seconds of subscribing.
+    let mut pushed = false;
+    while let Some(frame) = next_frame(&mut admin, Duration::from_secs(3)).await {
+        if frame["re"] == 2 {
+            pushed = true;
+            break;
+        }
+    }
+    assert!(pushed, "stats are pushed every second");
+}

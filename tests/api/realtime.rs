@@ -1,0 +1,92 @@
+//! Live behaviour: leaderboard subscriptions, the disconnect grace period, resume by seq.
+
+use crate::helpers::*;
+use crate::sockets::*;
+use serde_json::json;
+use std::time::Duration;
+
+async fn finished_game(app: &TestApp, scores: &[(&Player, i64)]) {
+    let (host, _) = scores[0];
+    let (_, body) = app.post("/games", Some(&host.token), json!({"name": "scored", "max_players": 8})).await;
+    let game_id = body["data"]["game"]["id"].as_str().expect("game").to_owned();
+    for (player, _) in &scores[1..] {
+        let (status, body) = app.post("/games/join", Some(&player.token), json!({"game_id": game_id})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    app.post("/games/start", Some(&host.token), json!({"game_id": game_id})).await;
+    let results: Vec<_> = scores.iter().map(|(p, s)| json!({"user_id": p.id, "score": s})).collect();
+    let (status, body) = app.admin_post("/games/finish", json!({"game_id": game_id, "results": results})).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[actix_web::test]
+async fn leaderboard_updates_are_pushed_to_subscribers_and_reset_archives() {
+    let app = spawn_app().await;
+    let (a, b) = (app.admitted("Alpha").await, app.admitted("Beta").await);
+    let mut watcher = player_socket(&app, &a.token).await;
+    let (reply, _) = request(&mut watcher, 2, "leaderboard.subscribe", json!({"id": "season0"})).await;
+    assert_eq!(reply["data"]["subscribed"], true, "{reply}");
+    finished_game(&app, &[(&a, 300), (&b, 900)]).await;
+    let update = event_of(&mut watcher, "LEADERBOARD_UPDATED", Duration::from_secs(5)).await.expect("an update");
+    let entries = update["data"]["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2, "both scores in one coalesced update: {update}");
+    assert_eq!(entries[0]["score"], 900);
+    let (_, body) = app.get("/leaderboard/season0?limit=1", Some(&a.token)).await;
+    assert_eq!(body["data"]["entries"][0]["rank"], 1);
+    assert!(body["data"]["next_cursor"].is_string(), "{body}");
+    let cursor = body["data"]["next_cursor"].as_str().expect("cursor").to_owned();
+    let (_, body) = app.get(&format!("/leaderboard/season0?limit=1&cursor={cursor}"), Some(&a.token)).await;
+    assert_eq!(body["data"]["entries"][0]["rank"], 2, "{body}");
+    app.admin_post("/leaderboard/reset", json!({"leaderboard_id": "season0"})).await;
+    let reset = event_of(&mut watcher, "LEADERBOARD_RESET", Duration::from_secs(5)).await.expect("a reset event");
+    assert_eq!(reset["data"]["season"], 2);
+    let (_, body) = app.get("/leaderboard/season0", Some(&a.token)).await;
+    assert_eq!(body["data"]["entries"].as_array().map(Vec::len), Some(0));
+    let (_, body) = app.get("/leaderboard/season0?season=1", Some(&a.token)).await;
+    assert_eq!(body["data"]["entries"][0]["score"], 900, "the archived season stays readable: {body}");
+}
+
+#[actix_web::test]
+async fn a_dropped_member_keeps_the_seat_for_the_grace_period_only() {
+    let app = spawn_app().await;
+    let (host, guest) = (app.admitted("Host").await, app.admitted("Guest").await);
+    let (_, body) = app.post("/games", Some(&host.token), json!({"name": "grace", "max_players": 4})).await;
+    let game_id = body["data"]["game"]["id"].as_str().expect("game").to_owned();
+    app.post("/games/join", Some(&guest.token), json!({"game_id": game_id})).await;
+    let mut host_ws = player_socket(&app, &host.token).await;
+    // The guest drops and comes back within the grace period (2 s in tests): still a member.
+    drop(player_socket(&app, &guest.token).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _back = player_socket(&app, &guest.token).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, body) = app.get(&format!("/games/{game_id}"), Some(&host.token)).await;
+    assert_eq!(body["data"]["game"]["player_count"], 2, "{body}");
+    drop(_back);
+    let left =
+        event_of(&mut host_ws, "GAME_LEFT", Duration::from_secs(8)).await.expect("the member leaves after the grace");
+    assert_eq!(left["data"]["user_id"], guest.id.as_str());
+    assert_eq!(left["data"]["reason"], "disconnected");
+}
+
+#[actix_web::test]
+async fn resume_after_reconnect_misses_nothing() {
+    let app = spawn_app().await;
+    let player = app.register("Resumer").await;
+    let mut ws = player_socket(&app, &player.token).await;
+    let (reply, _) = request(&mut ws, 2, "ping", json!({})).await;
+    assert!(reply["data"]["server_time_ms"].is_number());
+    drop(ws);
+    let (_, body) = app.get("/events?since_seq=0", Some(&player.token)).await;
+    let last = body["data"]["next_seq"].as_u64().expect("next seq");
+    for amount in [1, 2, 3] {
+        app.deposit(&player, "gold", amount).await;
+    }
+    let mut ws = player_socket(&app, &player.token).await;
+    let (reply, _) = request(&mut ws, 2, "events.resume", json!({"since_seq": last})).await;
+    let events = reply["data"]["events"].as_array().expect("events").clone();
+    let deposits: Vec<_> =
+        events.iter().filter(|e| e["type"] == "CURRENCY_DEPOSITED").map(|e| e["data"]["amount"].clone()).collect();
+    assert_eq!(deposits, vec![json!(1), json!(2), json!(3)], "{reply}");
+    let seqs: Vec<u64> = events.iter().filter_map(|e| e["seq"].as_u64()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in seq order");
+}
