@@ -34,16 +34,60 @@ pub fn hasher(memory_kib: u32) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes a password on the blocking pool (never on an event-loop thread).
+/// Password work waiting for a hashing thread; past this, registrations answer 503 at once.
+pub const HASH_QUEUE_JOBS_MAX: usize = 1024;
+
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// A fixed pool of hashing threads, one per core. argon2id takes 19 MiB per hash: a bounded
+/// pool bounds that memory (a growing blocking pool keeps a malloc arena per thread) and queues
+/// the work fairly instead of oversubscribing the cores.
+fn hash_pool() -> &'static std::sync::mpsc::SyncSender<HashJob> {
+    static POOL: std::sync::OnceLock<std::sync::mpsc::SyncSender<HashJob>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<HashJob>(HASH_QUEUE_JOBS_MAX);
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for index in 0..std::thread::available_parallelism().map_or(2, usize::from) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("pzo-hash-{index}")).spawn(move || {
+                loop {
+                    let job = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(poisoned) => poisoned.into_inner().recv(),
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => break,
+                    }
+                }
+            });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start a password hashing thread");
+            }
+        }
+        tx
+    })
+}
+
+/// Runs password work on the hashing pool (never on an event-loop thread).
+async fn on_hash_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job: HashJob = Box::new(move || {
+        let _ = reply.send(work());
+    });
+    hash_pool().try_send(job).map_err(|_| "the password hashing queue is full".to_owned())?;
+    answer.await.map_err(|_| "the password hashing thread stopped".to_owned())
+}
+
+/// Hashes a password with a fresh salt.
 pub async fn hash_password(password: String, memory_kib: u32) -> Result<String, String> {
-    tokio::task::spawn_blocking(move || {
+    on_hash_pool(move || {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
         let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
         hasher(memory_kib).hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
     })
-    .await
-    .map_err(|e| e.to_string())?
+    .await?
 }
 
 /// A well-formed hash of a random password: verifying against it costs what a real check costs,
@@ -51,9 +95,9 @@ pub async fn hash_password(password: String, memory_kib: u32) -> Result<String, 
 pub const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$WJcSHQ9PSq8VvZJq9f3fR8PV2KnbZl0m7kKOoUwX1rQ";
 
-/// Checks a password on the blocking pool.
+/// Checks a password on the hashing pool.
 pub async fn verify_password(password: String, hash: String, memory_kib: u32) -> bool {
-    tokio::task::spawn_blocking(move || {
+    on_hash_pool(move || {
         PasswordHash::new(&hash)
             .is_ok_and(|parsed| hasher(memory_kib).verify_password(password.as_bytes(), &parsed).is_ok())
     })

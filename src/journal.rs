@@ -3,7 +3,7 @@
 //! `seq`s in commit order, and acknowledges each command only after its transaction committed.
 //! Events are handed to [`AfterCommit`] (socket fan-out, player notices) after the commit too.
 
-use crate::sql::{apply_effect, insert_events, prepare_batch, sql_of};
+use crate::sql::{apply_effect, insert_events, is_batched, prepare_batch, sql_of, write_batched};
 use deadpool_postgres::Pool;
 use pzo_actors::effect::{Audience, Effect, EventDraft};
 use pzo_protocol::{Event, Timestamp, UserId};
@@ -229,18 +229,22 @@ impl Writer {
         // order: a command's rows may reference each other (a game before its members).
         let prepared = prepare_batch(&tx, effects()).await?;
         let mut writes = Vec::new();
-        for effect in effects() {
+        for effect in effects().filter(|e| !is_batched(e)) {
             let statement = prepared.get(sql_of(effect)).ok_or(JournalError::Unprepared)?;
             writes.push(apply_effect(&tx, statement, effect));
         }
         let events: Vec<(&Event, &EventDraft)> =
             batch.iter().flat_map(|n| n.events.iter().map(AsRef::as_ref).zip(n.command.events.iter())).collect();
-        let (written, inserted) = futures_util::future::join(
+        // Per-effect statements first, in order; then the ledger's multi-row statements and the
+        // events insert, all pipelined on the one connection.
+        let (written, batched, inserted) = futures_util::future::join3(
             futures_util::future::try_join_all(writes),
+            write_batched(&tx, &prepared, effects()),
             insert_events(&tx, &prepared, &events),
         )
         .await;
         written?;
+        batched?;
         inserted?;
         tx.commit().await?;
         Ok(())

@@ -72,6 +72,38 @@ const INSERT_EVENTS: &str = "INSERT INTO events (seq, type, aggregate, user_id, 
      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[])
        AS x(s, t, a, u, g, l, p, c)";
 
+const SET_BALANCES: &str = "INSERT INTO balances (user_id, currency_id, balance)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
+     ON CONFLICT (user_id, currency_id) DO UPDATE SET balance = EXCLUDED.balance";
+const SET_INVENTORIES: &str = "INSERT INTO inventory (user_id, item_id, quantity)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
+     ON CONFLICT (user_id, item_id) DO UPDATE SET quantity = EXCLUDED.quantity";
+const INSERT_TRANSACTIONS: &str = "INSERT INTO transactions
+       (id, user_id, currency_id, kind, amount, balance_after, reference, created_at)
+     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
+                          $8::timestamptz[])";
+const STORE_IDEMPOTENCIES: &str = "INSERT INTO idempotency_keys
+       (user_id, key, operation, request_hash, response, created_at)
+     SELECT u, k, o, h, r::jsonb, c
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::timestamptz[]) AS x(u, k, o, h, r, c)";
+
+/// Whether an effect is written by one multi-row statement per batch (the ledger hot path)
+/// rather than a statement of its own. These rows reference only rows that existed before the
+/// batch (a player is loaded from committed rows before its ledger moves), so they may follow
+/// the per-effect statements.
+pub fn is_batched(effect: &Effect) -> bool {
+    matches!(
+        effect,
+        Effect::SetBalance { .. }
+            | Effect::SetInventory { .. }
+            | Effect::InsertTransaction(_)
+            | Effect::StoreIdempotency { .. }
+    )
+}
+
+/// The multi-row statements a batch uses, always prepared.
+const BATCHED: [&str; 5] = [SET_BALANCES, SET_INVENTORIES, INSERT_TRANSACTIONS, STORE_IDEMPOTENCIES, INSERT_EVENTS];
+
 /// The statement an effect runs.
 pub fn sql_of(effect: &Effect) -> &'static str {
     match effect {
@@ -108,7 +140,7 @@ pub async fn prepare_batch<'e>(
     effects: impl Iterator<Item = &'e Effect>,
 ) -> Result<Prepared, tokio_postgres::Error> {
     let mut prepared = Prepared::new();
-    for sql in effects.map(sql_of).chain([INSERT_EVENTS]) {
+    for sql in effects.filter(|e| !is_batched(e)).map(sql_of).chain(BATCHED) {
         if !prepared.contains_key(sql) {
             prepared.insert(sql, tx.prepare_cached(sql).await?);
         }
@@ -233,4 +265,108 @@ pub async fn insert_events(
         times.push(event.at);
     }
     tx.execute(statement, &[&seqs, &types, &aggregates, &users, &games, &boards, &payloads, &times]).await
+}
+
+/// The ledger hot path of a batch, gathered into columns for the multi-row statements.
+#[derive(Default)]
+struct Columns<'a> {
+    balances: Vec<(&'a uuid::Uuid, &'a str, i64)>,
+    inventory: Vec<(&'a uuid::Uuid, &'a str, i64)>,
+    transactions: Vec<&'a pzo_protocol::model::Transaction>,
+    keys: Vec<(&'a uuid::Uuid, &'a str, &'a str, &'a [u8], String, &'a pzo_protocol::Timestamp)>,
+}
+
+/// Keeps the last value per key: a later command of a batch saw the earlier one's state.
+fn last_per_key<'a>(rows: Vec<(&'a uuid::Uuid, &'a str, i64)>) -> Vec<(&'a uuid::Uuid, &'a str, i64)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<_> = rows.into_iter().rev().filter(|(u, k, _)| seen.insert((**u, *k))).collect();
+    kept.reverse();
+    kept
+}
+
+/// Writes the batched effects with one statement per kind.
+pub async fn write_batched<'e>(
+    tx: &Transaction<'_>,
+    prepared: &Prepared,
+    effects: impl Iterator<Item = &'e Effect>,
+) -> Result<(), tokio_postgres::Error> {
+    let mut columns = Columns::default();
+    for effect in effects {
+        match effect {
+            Effect::SetBalance { user_id, currency_id, balance } => {
+                columns.balances.push((user_id, currency_id, *balance))
+            }
+            Effect::SetInventory { user_id, item_id, quantity } => {
+                columns.inventory.push((user_id, item_id, *quantity))
+            }
+            Effect::InsertTransaction(t) => columns.transactions.push(t),
+            Effect::StoreIdempotency { user_id, key, operation, request_hash, response, at } => {
+                let stored = StoredReply { kind: response.name(), data: response.json_data() };
+                let text = serde_json::to_string(&stored).unwrap_or_else(|_| "{}".to_owned());
+                columns.keys.push((user_id, key, operation, request_hash, text, at));
+            }
+            _ => {}
+        }
+    }
+    let (balances, inventory) = (last_per_key(columns.balances), last_per_key(columns.inventory));
+    let writes = [
+        pairs(tx, prepared.get(SET_BALANCES), &balances),
+        pairs(tx, prepared.get(SET_INVENTORIES), &inventory),
+        transactions(tx, prepared.get(INSERT_TRANSACTIONS), &columns.transactions),
+        keys(tx, prepared.get(STORE_IDEMPOTENCIES), &columns.keys),
+    ];
+    futures_util::future::try_join_all(writes).await.map(|_| ())
+}
+
+type Write<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, tokio_postgres::Error>> + Send + 'a>>;
+
+fn pairs<'a>(
+    tx: &'a Transaction<'_>,
+    statement: Option<&'a Statement>,
+    rows: &'a [(&'a uuid::Uuid, &'a str, i64)],
+) -> Write<'a> {
+    Box::pin(async move {
+        let Some(statement) = statement.filter(|_| !rows.is_empty()) else { return Ok(0) };
+        let users: Vec<uuid::Uuid> = rows.iter().map(|r| *r.0).collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r.1).collect();
+        let values: Vec<i64> = rows.iter().map(|r| r.2).collect();
+        tx.execute(statement, &[&users, &ids, &values]).await
+    })
+}
+
+fn transactions<'a>(
+    tx: &'a Transaction<'_>,
+    statement: Option<&'a Statement>,
+    rows: &'a [&'a pzo_protocol::model::Transaction],
+) -> Write<'a> {
+    Box::pin(async move {
+        let Some(statement) = statement.filter(|_| !rows.is_empty()) else { return Ok(0) };
+        let ids: Vec<uuid::Uuid> = rows.iter().map(|t| t.id).collect();
+        let users: Vec<uuid::Uuid> = rows.iter().map(|t| t.user_id).collect();
+        let currencies: Vec<&str> = rows.iter().map(|t| t.currency_id.as_str()).collect();
+        let kinds: Vec<&str> = rows.iter().map(|t| t.kind.as_str()).collect();
+        let amounts: Vec<i64> = rows.iter().map(|t| t.amount).collect();
+        let after: Vec<i64> = rows.iter().map(|t| t.balance_after).collect();
+        let references: Vec<Option<&str>> = rows.iter().map(|t| t.reference.as_deref()).collect();
+        let times: Vec<pzo_protocol::Timestamp> = rows.iter().map(|t| t.created_at).collect();
+        tx.execute(statement, &[&ids, &users, &currencies, &kinds, &amounts, &after, &references, &times]).await
+    })
+}
+
+#[allow(clippy::type_complexity)] // the columns of one multi-row insert, named where they are split
+fn keys<'a>(
+    tx: &'a Transaction<'_>,
+    statement: Option<&'a Statement>,
+    rows: &'a [(&'a uuid::Uuid, &'a str, &'a str, &'a [u8], String, &'a pzo_protocol::Timestamp)],
+) -> Write<'a> {
+    Box::pin(async move {
+        let Some(statement) = statement.filter(|_| !rows.is_empty()) else { return Ok(0) };
+        let users: Vec<uuid::Uuid> = rows.iter().map(|r| *r.0).collect();
+        let keys: Vec<&str> = rows.iter().map(|r| r.1).collect();
+        let operations: Vec<&str> = rows.iter().map(|r| r.2).collect();
+        let hashes: Vec<&[u8]> = rows.iter().map(|r| r.3).collect();
+        let responses: Vec<&str> = rows.iter().map(|r| r.4.as_str()).collect();
+        let times: Vec<pzo_protocol::Timestamp> = rows.iter().map(|r| *r.5).collect();
+        tx.execute(statement, &[&users, &keys, &operations, &hashes, &responses, &times]).await
+    })
 }

@@ -165,14 +165,13 @@ pub fn add_item(
     item_id: &str,
     quantity: Amount,
 ) -> Result<Outcome<Reply>, ApiError> {
-    if !catalog.items.contains_key(item_id) {
-        return Err(ApiError::not_found("item"));
-    }
+    let def = catalog.items.get(item_id).ok_or_else(|| ApiError::not_found("item"))?;
+    // A stack never passes its catalog maximum (1 for items that do not stack), nor 2^53-1.
     let total = state
         .quantity(item_id)
         .checked_add(quantity.get())
-        .filter(|t| *t <= BALANCE_MAX)
-        .ok_or_else(|| out_of_range("the quantity held would pass 2^53-1"))?;
+        .filter(|t| *t <= BALANCE_MAX.min(def.max_stack))
+        .ok_or_else(|| out_of_range(&format!("{item_id} stacks to at most {}", def.max_stack)))?;
     let change = ItemChanged { user_id: state.user_id, item_id: item_id.to_owned(), quantity: quantity.get(), total };
     let reply = Reply::InventoryChange(InventoryChangeReply {
         user_id: state.user_id,

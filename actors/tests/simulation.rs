@@ -43,8 +43,8 @@
 //! `PZO_SIM_COMMANDS` (default 1,000,000), `PZO_SIM_SEED` (default 1), `PZO_SIM_PLAYERS`
 //! (default 512: the players not removed from the waitlist; newcomers replace removed ones, who
 //! can never join again), `PZO_SIM_FULL_CHECK_EVERY` (default 1024 in the long run),
-//! `PZO_SIM_STRICT_STACKS=1` (also check catalog `max_stack` limits, which the rules do not
-//! enforce today).
+//! `PZO_SIM_STRICT_STACKS` (default 1: also check catalog `max_stack` limits, which the rules
+//! enforce; 0 turns the check off).
 //!
 //! Modelled after the shells in `src/`: the idempotency cache stores successful answers only
 //! (as `Actor::commit` does); the notice watermark advances with each applied notice (the
@@ -82,7 +82,7 @@ fn ci_config(seed: u64) -> Config {
         players_max: 64,
         full_check_every: CI_FULL_CHECK_EVERY,
         broadcast_replay: true,
-        strict_stacks: env_u64("PZO_SIM_STRICT_STACKS", 0) == 1,
+        strict_stacks: env_u64("PZO_SIM_STRICT_STACKS", 1) == 1,
     }
 }
 
@@ -123,18 +123,20 @@ fn long_simulation() {
         players_max: env_u64("PZO_SIM_PLAYERS", 512) as usize,
         full_check_every: env_u64("PZO_SIM_FULL_CHECK_EVERY", 1024).max(1),
         broadcast_replay: false,
-        strict_stacks: env_u64("PZO_SIM_STRICT_STACKS", 0) == 1,
+        strict_stacks: env_u64("PZO_SIM_STRICT_STACKS", 1) == 1,
     };
     println!("simulating {config:?}");
     let report: Report = run(&config);
     print_outcomes(&report.outcomes);
     println!(
-        "seed {}: {} commands, {} events, {} players, {} games in {:.2?}: {:.0} commands/s, state hash {:#018x}",
+        "seed {}: {} commands, {} events, {} players, {} games, largest holding {} in {:.2?}: {:.0} commands/s, \
+         state hash {:#018x}",
         config.seed,
         report.commands,
         report.events,
         report.players,
         report.games,
+        report.held_max,
         report.elapsed,
         per_second(report.commands, report.elapsed),
         report.hash

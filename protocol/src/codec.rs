@@ -39,6 +39,12 @@ fn bincode_config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
+/// Server frames are bounded by what the server sends (a resume page of `RESUME_EVENTS_MAX`
+/// events is ~80 KB), not by the client frame limit; still bounded, so a forged prefix is refused.
+fn bincode_server_decode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<{ crate::limits::SERVER_FRAME_DECODE_BYTES_MAX }>()
+}
+
 /// Decoding is bounded by the frame limit, so a forged length prefix cannot make the decoder
 /// reserve more memory than a frame may hold.
 fn bincode_decode_config() -> impl bincode::config::Config {
@@ -199,6 +205,6 @@ impl ServerFrame {
     }
     /// Decodes a bincode frame (clients and the harness).
     pub fn decode_bincode(bytes: &[u8]) -> Option<Self> {
-        bincode::serde::decode_from_slice::<Self, _>(bytes, bincode_decode_config()).ok().map(|(frame, _)| frame)
+        bincode::serde::decode_from_slice::<Self, _>(bytes, bincode_server_decode_config()).ok().map(|(frame, _)| frame)
     }
 }

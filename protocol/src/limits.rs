@@ -2,6 +2,9 @@
 
 /// Largest WebSocket frame the server reads; larger frames close the socket with 1009.
 pub const WS_FRAME_BYTES_MAX: usize = 64 * 1024;
+/// Most bytes a client decodes from one bincode server frame (counted as bincode's decode limit
+/// counts them: in memory, not on the wire). A full resume page needs ~200 KiB.
+pub const SERVER_FRAME_DECODE_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Largest HTTP request body; larger bodies answer `PAYLOAD_TOO_LARGE`.
 pub const HTTP_BODY_BYTES_MAX: usize = 64 * 1024;
 /// Largest opaque payload relayed by `games.send`.
@@ -36,4 +39,5 @@ pub const ADMIT_WAVE_MAX: u32 = 100_000;
 
 const _: () = assert!(LIST_LIMIT_DEFAULT <= LIST_LIMIT_MAX);
 const _: () = assert!(RELAY_PAYLOAD_BYTES_MAX < WS_FRAME_BYTES_MAX);
+const _: () = assert!(WS_FRAME_BYTES_MAX <= SERVER_FRAME_DECODE_BYTES_MAX);
 const _: () = assert!(GAME_PLAYERS_MIN <= GAME_PLAYERS_MAX);

@@ -108,8 +108,8 @@ fn server_frames_round_trip_in_bincode_and_have_the_contract_json_shape() {
 
 #[test]
 fn a_forged_length_prefix_is_refused_without_a_huge_allocation() {
-    // Op index of users.register, then a string length claiming ~2^60 bytes.
-    let mut bytes = vec![42u8, 3, 0xFF];
+    // Op index of users.register, then a string length (u64 marker 0xFD) claiming 2^60 bytes.
+    let mut bytes = vec![42u8, 3, 0xFD];
     bytes.extend_from_slice(&(1u64 << 60).to_le_bytes());
     assert!(ClientFrame::decode_bincode(&bytes).is_err());
 }

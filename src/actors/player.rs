@@ -176,8 +176,11 @@ async fn run(
 
 impl Actor {
     fn notice(&mut self, event: &Event) {
+        // Notices arrive in seq order (one journal fans out in commit order), so a notice at or
+        // below the watermark is a duplicate or predates the load: either way already applied.
         if event.seq > self.watermark {
             self.state.apply(&event.data);
+            self.watermark = event.seq;
         }
     }
 

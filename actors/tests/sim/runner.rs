@@ -38,6 +38,8 @@ pub struct Report {
     pub elapsed: Duration,
     /// Answers per op: `games.join ok`, `games.join GAME_FULL`, ...
     pub outcomes: BTreeMap<String, u64>,
+    /// The largest balance and quantity held at the end (the ceiling is 2^53-1).
+    pub held_max: i64,
 }
 
 fn start_instant() -> Timestamp {
@@ -79,6 +81,13 @@ pub fn run(config: &Config) -> Report {
         games: sys.lobby_ids.len(),
         elapsed: started.elapsed(),
         outcomes,
+        held_max: sys
+            .players
+            .values()
+            .flat_map(|p| p.state.balances.values().chain(p.state.inventory.values()))
+            .copied()
+            .max()
+            .unwrap_or(0),
     }
 }
 

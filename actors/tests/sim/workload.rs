@@ -11,6 +11,14 @@ use std::collections::VecDeque;
 
 /// Keyed requests remembered for retries.
 const KEYED_HISTORY_MAX: usize = 256;
+/// Share of grants and deposits that go, as large as allowed, to the first player: about
+/// 9,000 of them reach the 2^53-1 ceiling, so long runs cross it.
+const WHALE_PER_MILLE: u32 = 150;
+
+/// The player who collects the largest grants.
+fn whale(sys: &System) -> UserId {
+    sys.registrations[0].user_id
+}
 
 /// One step of the simulation.
 #[derive(Debug, Clone)]
@@ -237,6 +245,12 @@ impl Workload {
                 Request::GamesFinish(FinishGameArgs { game_id, results: self.results(sys, game_id, me) })
             }
             Kind::GameClose => Request::GamesClose(GameIdArgs { game_id: self.game(sys, 900) }),
+            Kind::ItemAdd if self.rng.chance(WHALE_PER_MILLE) => Request::InventoryAdd(AddItemArgs {
+                user_id: whale(sys),
+                item_id: "potion".to_owned(),
+                quantity: AmountInput::from(AMOUNT_MAX),
+                idempotency_key: None,
+            }),
             Kind::ItemAdd => {
                 let user_id = if self.rng.chance(10) { uuid::Uuid::from_u128(7) } else { me };
                 Request::InventoryAdd(AddItemArgs {
@@ -256,6 +270,12 @@ impl Workload {
                 });
                 return Some((caller, request));
             }
+            Kind::Deposit if self.rng.chance(WHALE_PER_MILLE) => Request::CurrencyDeposit(DepositArgs {
+                user_id: whale(sys),
+                currency_id: "gold".to_owned(),
+                amount: AmountInput::from(AMOUNT_MAX),
+                idempotency_key: None,
+            }),
             Kind::Deposit => Request::CurrencyDeposit(DepositArgs {
                 user_id: me,
                 currency_id: self.slug(CURRENCIES),
