@@ -267,13 +267,16 @@ pub async fn insert_events(
     tx.execute(statement, &[&seqs, &types, &aggregates, &users, &games, &boards, &payloads, &times]).await
 }
 
+/// One idempotency row: user, key, operation, request hash, stored answer, time.
+type KeyRow<'a> = (&'a uuid::Uuid, &'a str, &'a str, &'a [u8], String, &'a pzo_protocol::Timestamp);
+
 /// The ledger hot path of a batch, gathered into columns for the multi-row statements.
 #[derive(Default)]
 struct Columns<'a> {
     balances: Vec<(&'a uuid::Uuid, &'a str, i64)>,
     inventory: Vec<(&'a uuid::Uuid, &'a str, i64)>,
     transactions: Vec<&'a pzo_protocol::model::Transaction>,
-    keys: Vec<(&'a uuid::Uuid, &'a str, &'a str, &'a [u8], String, &'a pzo_protocol::Timestamp)>,
+    keys: Vec<KeyRow<'a>>,
 }
 
 /// Keeps the last value per key: a later command of a batch saw the earlier one's state.
@@ -353,12 +356,7 @@ fn transactions<'a>(
     })
 }
 
-#[allow(clippy::type_complexity)] // the columns of one multi-row insert, named where they are split
-fn keys<'a>(
-    tx: &'a Transaction<'_>,
-    statement: Option<&'a Statement>,
-    rows: &'a [(&'a uuid::Uuid, &'a str, &'a str, &'a [u8], String, &'a pzo_protocol::Timestamp)],
-) -> Write<'a> {
+fn keys<'a>(tx: &'a Transaction<'_>, statement: Option<&'a Statement>, rows: &'a [KeyRow<'a>]) -> Write<'a> {
     Box::pin(async move {
         let Some(statement) = statement.filter(|_| !rows.is_empty()) else { return Ok(0) };
         let users: Vec<uuid::Uuid> = rows.iter().map(|r| *r.0).collect();
