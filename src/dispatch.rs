@@ -404,6 +404,7 @@ async fn leaderboard(app: &Arc<App>, caller: Caller, args: LeaderboardGetArgs) -
         leaderboard: info,
         season,
         me: me.map(|m| entry(m.rank, m.user_id, m.score)),
+        my_rank: me.map(|m| m.rank),
         entries,
         next_cursor,
     }))

@@ -219,7 +219,8 @@ impl Socket {
     async fn authenticate(&mut self, token: &str) -> Result<Reply, ApiError> {
         let caller = crate::users::authenticate(&self.app, Some(token)).await?;
         match (caller, self.admin) {
-            (Caller::Admin, true) => {}
+            // The admin socket sees every event until `events.tail` narrows it.
+            (Caller::Admin, true) => self.app.bus.set_tail(self.handle.clone(), TailFilter::default()),
             (Caller::Player(user_id), false) => {
                 self.handle.user_id = Some(user_id);
                 self.app.bus.add_player_socket(user_id, self.handle.clone());

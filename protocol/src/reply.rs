@@ -168,6 +168,8 @@ pub struct LeaderboardReply {
     pub entries: Vec<LeaderboardEntry>,
     /// The caller's own row, null when the caller has no score.
     pub me: Option<LeaderboardEntry>,
+    /// The caller's own rank (the same as `me.rank`), null when the caller has no score.
+    pub my_rank: Option<u64>,
     pub next_cursor: Option<String>,
 }
 

@@ -481,6 +481,8 @@ export type LeaderboardReply = {
   entries: Array<LeaderboardEntry>,
   /** The caller's own row, null when the caller has no score. */
   me: LeaderboardEntry | null,
+  /** The caller's own rank (the same as `me.rank`), null when the caller has no score. */
+  my_rank: number | null,
   next_cursor: string | null,
 };
 
