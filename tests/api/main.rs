@@ -2,6 +2,7 @@
 //! HTTP and WebSocket as a client would.
 
 mod admin;
+mod crash;
 mod economy;
 mod faults;
 mod games;
