@@ -98,7 +98,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say "starting $server_bin on $url (${database_url:+database $database}${database_url:-embedded PostgreSQL})"
+if [ -n "$database_url" ]; then where="database $database"; else where="embedded PostgreSQL in $work/data"; fi
+say "starting $server_bin on $url ($where)"
 PZO_BIND="127.0.0.1:$port" \
     PZO_ADMIN_TOKEN="$admin_token" \
     PZO_DATA_DIR="$work/data" \

@@ -53,6 +53,9 @@ pub struct App {
     pub waitlist: WaitlistHandle,
     pub boards: HashMap<String, BoardHandle>,
     pub admissions: Admissions,
+    /// Members of every live open or started game, published by its lobby actor after each
+    /// commit, so a relay reaches the other members without a hop through the lobby's mailbox.
+    pub rosters: dashmap::DashMap<GameId, Arc<[UserId]>>,
     pub admin_token: String,
     pub telemetry: Arc<crate::telemetry::Telemetry>,
     pub started: Instant,
@@ -144,6 +147,7 @@ pub async fn build(config: Config, database_url: &str, admin_token: String) -> R
         waitlist,
         boards,
         admissions,
+        rosters: dashmap::DashMap::new(),
         admin_token,
         telemetry: Arc::new(crate::telemetry::Telemetry::new()),
         started: Instant::now(),

@@ -219,6 +219,9 @@ async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Id
             if payload.len() > RELAY_PAYLOAD_BYTES_MAX {
                 return Err(ApiError::with_message(ErrorCode::PAYLOAD_TOO_LARGE, "a relayed payload is at most 1 KiB"));
             }
+            if let Some(delivered) = lobby::relay_direct(app, me, game_id, payload.clone()) {
+                return Ok(Reply::Send(SendReply { delivered: delivered? }));
+            }
             let (reply, answer) = oneshot::channel();
             lobby_handle(app, game_id).await?.send(LobbyMsg::Relay { from: me, payload, reply })?;
             Ok(Reply::Send(SendReply { delivered: answer.await.map_err(|_| mailbox_error())?? }))

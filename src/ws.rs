@@ -276,6 +276,8 @@ impl Socket {
                 crate::admin::spawn_stats(self.app.clone(), self.handle.clone(), frame.id);
                 Ok(Reply::Stats(crate::admin::snapshot(&self.app)))
             }
+            // The relay hot path answers from memory: run it inline rather than as a task.
+            request @ Request::GamesSend(_) => crate::dispatch::dispatch(&self.app, self.caller, request).await,
             request => {
                 // Requests run beside the socket loop, so a slow op never blocks reading.
                 let (app, caller, tx, id) = (self.app.clone(), self.caller, self.handle.tx.clone(), frame.id);

@@ -97,17 +97,31 @@ struct Lobby {
 }
 
 impl Lobby {
+    /// Publishes the members for the relay fast path (or withdraws them once the game is over).
+    fn publish_roster(&self) {
+        if self.state.status.is_active() {
+            self.app.rosters.insert(self.state.id, self.state.member_ids().into());
+        } else {
+            self.app.rosters.remove(&self.state.id);
+        }
+    }
+
     async fn run(mut self, mut rx: mpsc::Receiver<LobbyMsg>) {
+        self.publish_roster();
         loop {
             tokio::select! {
                 msg = rx.recv() => match msg {
-                    Some(msg) => self.handle(msg).await,
+                    Some(msg) => {
+                        self.handle(msg).await;
+                        self.publish_roster();
+                    }
                     None => break,
                 },
                 () = tokio::time::sleep(LOBBY_IDLE_PASSIVATE) => break,
             }
         }
         self.app.lobbies.remove(&self.state.id, self.generation);
+        self.app.rosters.remove(&self.state.id);
         rx.close();
         while let Some(msg) = rx.recv().await {
             reject(msg);
@@ -189,6 +203,18 @@ impl Lobby {
         let frame = SharedFrame::new(ServerFrame::Relay(Arc::new(Relay { game_id: self.state.id, from, payload })));
         Ok(self.app.bus.push_to_players(&others, &frame))
     }
+}
+
+/// Relays from the published roster when the lobby is live: no mailbox hop, no database.
+/// `None` when the lobby is not live here (the caller then activates it and asks it).
+pub fn relay_direct(app: &App, from: UserId, game_id: GameId, payload: RelayPayload) -> Option<Result<u32, ApiError>> {
+    let roster = app.rosters.get(&game_id)?.clone();
+    if !roster.contains(&from) {
+        return Some(Err(ApiError::new(pzo_protocol::ErrorCode::NOT_IN_GAME)));
+    }
+    let others: Vec<UserId> = roster.iter().copied().filter(|u| *u != from).collect();
+    let frame = SharedFrame::new(ServerFrame::Relay(Arc::new(Relay { game_id, from, payload })));
+    Some(Ok(app.bus.push_to_players(&others, &frame)))
 }
 
 fn reject(msg: LobbyMsg) {

@@ -286,8 +286,8 @@ test("admin console: login, live stats, tail filter, admit a wave with a click",
       () => window.__players.every((p) => p.events.includes("SEASON0_JOINED"))));
     step("the players saw their SEASON0_JOINED");
 
-    // Let the chart gather a few more seconds of the load, then take the picture.
-    await sleep(3000);
+    // Let the chart gather more of the load, then take the picture (longer for the docs copy).
+    await sleep(DOCS_SCREENSHOT ? 20_000 : 3000);
     const shot = path.join(OUTPUT, "admin-console.png");
     await page.screenshot({ path: shot, fullPage: true });
     step(`screenshot saved to ${shot}`);
