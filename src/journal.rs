@@ -72,7 +72,8 @@ impl Default for JournalStats {
             commands: AtomicU64::new(0),
             last_batch_size: AtomicU64::new(0),
             commit_us: std::sync::Mutex::new(
-                hdrhistogram::Histogram::new(3).unwrap_or_else(|_| unreachable!("3 significant figures are valid")),
+                hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 3)
+                    .unwrap_or_else(|_| unreachable!("static bounds and 3 significant figures are valid")),
             ),
         }
     }
