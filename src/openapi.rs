@@ -1209,7 +1209,13 @@ fn ops_schemas() -> Vec<(String, Schema)> {
         named("HealthReply", object().req("status", string().describe("`ok` while the process serves.")).build()),
         named(
             "ReadyReply",
-            object().req("status", string().describe("`ready`; a 503 SERVICE_UNAVAILABLE answer otherwise.")).build(),
+            object()
+                .req("database", boolean())
+                .req("migrations", boolean())
+                .req("journal", boolean())
+                .req("last_seq", int64())
+                .build()
+                .describe("Every check passed; a 503 SERVICE_UNAVAILABLE answer otherwise."),
         ),
         named("PrometheusText", string().describe("The Prometheus text exposition format.")),
         named("OpenApiDocument", Schema::typed("object").describe("This document (not wrapped in the envelope).")),
@@ -1481,7 +1487,7 @@ fn error_response(codes: &[ErrorCode]) -> Response {
     let description =
         codes.iter().map(|code| format!("{}: {}", code.as_str(), code.meaning())).collect::<Vec<_>>().join(" ");
     if codes.contains(&ErrorCode::RATE_LIMITED) {
-        let schema = Some(int64().range(0, i64::MAX));
+        let schema = Some(int64().range(0, pzo_protocol::BALANCE_MAX));
         headers.insert("Retry-After", Header { reference: None, description: Some("Seconds to wait."), schema });
     }
     // The envelope, with `code` narrowed to the codes this status can carry here.

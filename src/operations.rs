@@ -197,10 +197,14 @@ impl Operation {
             codes.push(ErrorCode::PAYLOAD_TOO_LARGE);
         }
         if self.auth != Auth::None {
-            codes.push(ErrorCode::UNAUTHENTICATED);
-        }
-        if matches!(self.auth, Auth::Admin | Auth::PlayerOrAdmin) {
-            codes.push(ErrorCode::FORBIDDEN);
+            // Any token may be the wrong kind (an admin token on a player op, a player acting on
+            // another player's resource), and ids, cursors, limits and keys are checked.
+            codes.extend([
+                ErrorCode::UNAUTHENTICATED,
+                ErrorCode::FORBIDDEN,
+                ErrorCode::NOT_FOUND,
+                ErrorCode::VALIDATION_FAILED,
+            ]);
         }
         codes.extend([ErrorCode::RATE_LIMITED, ErrorCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL]);
         codes

@@ -57,7 +57,14 @@ pub async fn admin_socket(
 async fn open(app: Arc<App>, req: HttpRequest, body: web::Payload, admin: bool) -> actix_web::Result<HttpResponse> {
     let codec = negotiate(&req);
     let offered = req.headers().contains_key("sec-websocket-protocol");
-    let (mut response, session, stream) = actix_ws::handle(&req, body)?;
+    let (mut response, session, stream) = match actix_ws::handle(&req, body) {
+        Ok(parts) => parts,
+        // A plain HTTP request here answers in the envelope like every other route.
+        Err(_) => {
+            let error = ApiError::with_message(ErrorCode::BAD_REQUEST, "this path expects a WebSocket upgrade");
+            return Ok(crate::http::error_response(&crate::http::request_id(&req), &error));
+        }
+    };
     if offered {
         if let Ok(value) = actix_web::http::header::HeaderValue::from_str(codec.protocol()) {
             response.headers_mut().insert(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL, value);
