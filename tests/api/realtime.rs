@@ -90,3 +90,43 @@ async fn resume_after_reconnect_misses_nothing() {
     let seqs: Vec<u64> = events.iter().filter_map(|e| e["seq"].as_u64()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in seq order");
 }
+
+#[actix_web::test]
+async fn equal_scores_rank_the_earlier_first() {
+    let app = spawn_app().await;
+    let (a, b, c, d) =
+        (app.admitted("Early").await, app.admitted("Late").await, app.admitted("Xo").await, app.admitted("Yo").await);
+    finished_game(&app, &[(&a, 500), (&c, 1)]).await;
+    finished_game(&app, &[(&b, 500), (&d, 2)]).await;
+    let (_, body) = app.get("/leaderboard/season0", Some(&b.token)).await;
+    let top: Vec<_> =
+        body["data"]["entries"].as_array().expect("entries").iter().take(2).map(|e| e["user_id"].clone()).collect();
+    assert_eq!(top, vec![json!(a.id), json!(b.id)], "the earlier 500 ranks first: {body}");
+    assert_eq!(body["data"]["my_rank"], 2);
+}
+
+#[actix_web::test]
+async fn two_waves_at_once_never_reuse_a_founder_number_and_players_hear_of_it() {
+    let app = spawn_app().await;
+    let mut players = Vec::new();
+    for i in 0..6 {
+        let player = app.register(&format!("Wave{i}")).await;
+        app.post("/waitlist", Some(&player.token), json!({})).await;
+        players.push(player);
+    }
+    let mut first = player_socket(&app, &players[0].token).await;
+    let (one, two) = futures_util::join!(
+        app.admin_post("/waitlist/status", json!({"admit": 3})),
+        app.admin_post("/waitlist/status", json!({"admit": 3}))
+    );
+    assert_eq!((one.0, two.0), (200, 200));
+    let mut founders: Vec<i64> = [one.1, two.1]
+        .iter()
+        .flat_map(|b| b["data"]["admitted"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e["founder_number"].as_i64())
+        .collect();
+    founders.sort_unstable();
+    assert_eq!(founders, vec![1, 2, 3, 4, 5, 6]);
+    let joined = event_of(&mut first, "SEASON0_JOINED", Duration::from_secs(5)).await.expect("pushed to the player");
+    assert_eq!(joined["data"]["founder_number"], 1);
+}

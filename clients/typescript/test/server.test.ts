@@ -20,6 +20,7 @@ import {
 import type { StateChange } from "../src/socket.js";
 import { SKIP_REASON, serverEnv, unique } from "./env.js";
 import { DropProxy } from "./proxy.js";
+import { everyOpSuite } from "./every-op.js";
 import { ShapeLog } from "./shape.js";
 
 const env = serverEnv();
@@ -408,3 +409,6 @@ describe("the TypeScript client against a real server", { skip: env === undefine
     assert.ok(covered.length >= 25, `reply types checked: ${covered.join(", ")}`);
   });
 });
+
+// Every socket op, after the suite above so the two never race on shared server state.
+everyOpSuite();
