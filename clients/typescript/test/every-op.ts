@@ -74,9 +74,14 @@ export function everyOpSuite(): void {
     const suffix = unique();
     const sent = new Set<OpName>();
     const clients: PzoClient[] = [];
+    /** Every payload the clients validated, with its mismatches (`auth` is sent by `connect()`). */
+    const validated: { typeName: string; problems: string[] }[] = [];
+    const validate = (typeName: string, value: unknown): void => {
+      validated.push({ typeName, problems: checker.check(typeName, value) });
+    };
 
     function client(token?: string, admin = false): PzoClient {
-      const made = new PzoClient({ url: server.url, ...(token === undefined ? {} : { token }), socket: { admin } });
+      const made = new PzoClient({ url: server.url, validate, ...(token === undefined ? {} : { token }), socket: { admin } });
       clients.push(made);
       return made;
     }
@@ -98,14 +103,21 @@ export function everyOpSuite(): void {
       const deeEmail = `dee-${suffix}@pzo.test`;
       const deeAuth = await dee.http.register({ email: deeEmail, password: PASSWORD, display_name: "Dee" });
       const deeId = deeAuth.user.id;
-      await dee.socket.connect();
+      // `auth` cannot be sent twice on one socket (BAD_REQUEST "already authenticated"): the
+      // client's connect() sends it, and the validate hook checks its SessionReply.
+      const before = validated.length;
+      const session = await dee.socket.connect();
+      assert.equal(session.user_id, deeId);
+      const sessions = validated.slice(before).filter((v) => v.typeName === OP_REPLY_TYPES.auth);
+      assert.equal(sessions.length, 1, "connect() sent auth and its reply was checked");
+      assert.deepEqual(sessions[0]?.problems, [], "auth answers SessionReply");
+      sent.add("auth");
       const admin = client(server.adminToken, true);
       assert.equal((await admin.socket.connect()).role, "admin");
       const p = dee.socket;
       const a = admin.socket;
 
       // Session and users.
-      assert.equal((await send(p, "auth", { token: deeAuth.token })).user_id, deeId);
       assert.ok(Number.isSafeInteger((await send(p, "ping")).server_time_ms));
       await send(p, "events.resume", { since_seq: 0 });
       const eveAuth = await send(p, "users.register", { email: `eve-${suffix}@pzo.test`, password: PASSWORD, display_name: "Eve" });
@@ -193,6 +205,7 @@ export function everyOpSuite(): void {
     });
 
     test("every op of the generated union was sent and answered", () => {
+      assert.deepEqual(validated.flatMap((v) => v.problems), [], "every validated payload fits its type");
       const listed = Object.keys(EXERCISED).sort();
       assert.deepEqual([...OP_NAMES].sort(), listed, "EXERCISED lists exactly the generated ops");
       assert.deepEqual([...sent].sort(), listed, "each listed op was sent and answered its generated type");
