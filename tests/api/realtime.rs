@@ -130,3 +130,22 @@ async fn two_waves_at_once_never_reuse_a_founder_number_and_players_hear_of_it()
     let joined = event_of(&mut first, "SEASON0_JOINED", Duration::from_secs(5)).await.expect("pushed to the player");
     assert_eq!(joined["data"]["founder_number"], 1);
 }
+
+#[actix_web::test]
+async fn hidden_players_keep_their_score_but_are_listed_anonymously() {
+    let app = spawn_app().await;
+    let (shy, viewer) = (app.admitted("Shy").await, app.admitted("Viewer").await);
+    let hide = json!({"preferences": {"show_on_leaderboard": false}});
+    let (status, _) =
+        app.call(reqwest::Method::PATCH, &format!("/users/{}", shy.id), Some(&shy.token), Some(hide)).await;
+    assert_eq!(status, 200);
+    finished_game(&app, &[(&shy, 800), (&viewer, 100)]).await;
+    let (_, body) = app.get("/leaderboard/season0", Some(&viewer.token)).await;
+    let first = &body["data"]["entries"][0];
+    assert_eq!(
+        (first["score"].clone(), first["display_name"].clone(), first["user_id"].clone()),
+        (json!(800), json!("anonymous"), json!(null))
+    );
+    let (_, own) = app.get("/leaderboard/season0", Some(&shy.token)).await;
+    assert_eq!(own["data"]["entries"][0]["user_id"], shy.id.as_str(), "players see their own row");
+}
