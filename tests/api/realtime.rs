@@ -149,3 +149,54 @@ async fn hidden_players_keep_their_score_but_are_listed_anonymously() {
     let (_, own) = app.get("/leaderboard/season0", Some(&shy.token)).await;
     assert_eq!(own["data"]["entries"][0]["user_id"], shy.id.as_str(), "players see their own row");
 }
+
+#[actix_web::test]
+async fn every_member_sees_each_join_in_order_and_relays_skip_the_sender() {
+    let app = spawn_app().await;
+    let mut players = Vec::new();
+    for i in 0..4 {
+        players.push(app.admitted(&format!("Member{i}")).await);
+    }
+    let mut sockets = Vec::new();
+    for player in &players {
+        sockets.push(player_socket(&app, &player.token).await);
+    }
+    // Frames read while waiting for a reply are kept: events can arrive before the reply.
+    let mut early: Vec<Vec<serde_json::Value>> = vec![Vec::new(); sockets.len()];
+    let (reply, seen) = request(&mut sockets[0], 2, "games.create", json!({"name": "order", "max_players": 8})).await;
+    early[0].extend(seen);
+    let game_id = reply["data"]["game"]["id"].as_str().expect("game").to_owned();
+    for (i, socket) in sockets.iter_mut().enumerate().skip(1) {
+        let (reply, seen) = request(socket, 2, "games.join", json!({"game_id": game_id})).await;
+        assert_eq!(reply["data"]["game"]["player_count"], i + 1, "{reply}");
+        early[i].extend(seen);
+    }
+    // Every member saw the joins from its own onward, in join order, with no gap in seq.
+    for (i, socket) in sockets.iter_mut().enumerate() {
+        let mut seen: Vec<(serde_json::Value, u64)> = early[i]
+            .iter()
+            .filter(|f| f["event"]["type"] == "GAME_JOINED")
+            .map(|f| (f["event"]["data"]["user_id"].clone(), f["event"]["seq"].as_u64().unwrap_or(0)))
+            .collect();
+        while seen.len() < players.len() - i {
+            let event = event_of(socket, "GAME_JOINED", Duration::from_secs(5)).await.expect("a join event");
+            seen.push((event["data"]["user_id"].clone(), event["seq"].as_u64().expect("seq")));
+        }
+        let users: Vec<_> = seen.iter().map(|(u, _)| u.clone()).collect();
+        let expected: Vec<_> = players[i..].iter().map(|p| json!(p.id)).collect();
+        assert_eq!(users, expected, "member {i} saw the joins in order");
+        assert!(seen.windows(2).all(|w| w[0].1 < w[1].1), "seq increases");
+    }
+    let (reply, _) = request(&mut sockets[1], 3, "games.send", json!({"game_id": game_id, "payload": [1, 2, 3]})).await;
+    assert_eq!(reply["data"]["delivered"], 3, "{reply}");
+    for (i, socket) in sockets.iter_mut().enumerate() {
+        let relay = next_frame(socket, Duration::from_millis(if i == 1 { 500 } else { 5000 })).await;
+        if i == 1 {
+            assert!(relay.is_none(), "the sender gets no copy: {relay:?}");
+        } else {
+            let relay = relay.expect("a relay");
+            assert_eq!(relay["relay"]["payload"], json!([1, 2, 3]));
+            assert_eq!(relay["relay"]["from"], players[1].id.as_str());
+        }
+    }
+}
