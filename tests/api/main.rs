@@ -4,6 +4,7 @@
 mod admin;
 mod crash;
 mod economy;
+mod economy_ws;
 mod faults;
 mod games;
 mod helpers;
