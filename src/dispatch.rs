@@ -191,7 +191,7 @@ async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Id
         }
         Request::GamesCreate(args) => {
             let me = player(caller)?;
-            let settings = lobby::settings(&args.name, args.max_players, args.min_players)?;
+            let settings = pzo_actors::lobby::GameSettings::parse(&args.name, args.max_players, args.min_players)?;
             ask(app, me, PlayerCommand::CreateGame(settings), None).await
         }
         Request::GamesGet(IdArgs { id }) => {

@@ -6,8 +6,8 @@ use super::{MAILBOX_CAPACITY, commit_error, mailbox_error};
 use crate::app::App;
 use crate::bus::SharedFrame;
 use crate::store;
+use pzo_actors::Outcome;
 use pzo_actors::lobby::{self as rules, LobbyState, Member};
-use pzo_actors::{Outcome, lobby::GameSettings};
 use pzo_protocol::codec::Relay;
 use pzo_protocol::event::LeaveReason;
 use pzo_protocol::model::{Game, GameResult};
@@ -226,9 +226,4 @@ fn reject(msg: LobbyMsg) {
         }
         LobbyMsg::Relay { reply, .. } => drop(reply.send(Err(error))),
     }
-}
-
-/// Validates create settings at the edge.
-pub fn settings(name: &str, max_players: i64, min_players: Option<i64>) -> Result<GameSettings, ApiError> {
-    GameSettings::parse(name, max_players, min_players)
 }

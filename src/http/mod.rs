@@ -14,7 +14,7 @@ use dashmap::DashMap;
 use futures_util::StreamExt;
 use pzo_protocol::error::{ErrorDetails, RetryAfterDetails};
 use pzo_protocol::limits::HTTP_BODY_BYTES_MAX;
-use pzo_protocol::{ApiError, ErrorCode, Reply, Request};
+use pzo_protocol::{ApiError, ErrorCode, Request};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Instant;
@@ -141,7 +141,9 @@ pub async fn serve(
     .await;
     let response = match &result {
         Ok(reply) => {
-            ok_response(success, &id, Some(format!("/docs#{}", operation_anchor(operation))), reply_data(reply))
+            // The docs link is the operation's anchor on /docs, from the one operations table.
+            let docs = crate::operations::find_by_name(operation).map(crate::operations::Operation::docs_url);
+            ok_response(success, &id, docs, reply.json_data())
         }
         Err(error) => {
             tracing::debug!(code = error.code.as_str(), message = %error.message, "request refused");
@@ -150,22 +152,6 @@ pub async fn serve(
     };
     app.telemetry.record(operation, started.elapsed(), outcome_of(&result));
     response
-}
-
-fn reply_data(reply: &Reply) -> pzo_protocol::JsonData<'_, Reply> {
-    reply.json_data()
-}
-
-/// `POST /users/register` -> `post-users-register`.
-pub fn operation_anchor(operation: &str) -> String {
-    operation
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-        .collect::<String>()
-        .split('-')
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// Whether a result counts against the error budget.

@@ -66,16 +66,16 @@ async fn referrals_move_the_referrer_up_and_history_is_kept() {
     }
     let (_, body) = app.get("/waitlist/status", Some(&players[3].token)).await;
     assert_eq!(body["data"]["position"], 4);
-    let code = body["data"]["entry"]["referral_code"].as_str().expect("code").to_owned();
+    let referral = body["data"]["entry"]["referral_code"].as_str().expect("code").to_owned();
     let newcomer = app.register("Newcomer").await;
-    let (status, body) = app.post("/waitlist", Some(&newcomer.token), json!({"referral_code": code})).await;
+    let (status, body) = app.post("/waitlist", Some(&newcomer.token), json!({"referral_code": referral})).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["data"]["entry"]["position"], 5);
     let (_, body) = app.get("/waitlist/status", Some(&players[3].token)).await;
     assert_eq!(body["data"]["position"], 2, "the referrer moved up two places");
     let (status, body) =
         app.post("/waitlist", Some(&app.register("Bad").await.token), json!({"referral_code": "nope"})).await;
-    assert_eq!((status, code_of(&body)), (422, "VALIDATION_FAILED"));
+    assert_eq!((status, code(&body)), (422, "VALIDATION_FAILED"));
     let entry = body_entry(&app, &players[0]).await;
     app.admin_post("/waitlist/status", json!({"admit": 1})).await;
     let (client, connection) =
@@ -87,10 +87,6 @@ async fn referrals_move_the_referrer_up_and_history_is_kept() {
         .expect("history");
     let history: Vec<(Option<String>, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(history, vec![(None, "waiting".to_owned()), (Some("waiting".to_owned()), "admitted".to_owned())]);
-}
-
-fn code_of(body: &serde_json::Value) -> &str {
-    code(body)
 }
 
 async fn body_entry(app: &TestApp, player: &Player) -> uuid::Uuid {
