@@ -22,7 +22,6 @@ pub fn snapshot(app: &App) -> StatsSnapshot {
         + app.players.handles().iter().map(|p| p.depth()).sum::<usize>()
         + app.lobbies.handles().iter().map(|l| l.depth()).sum::<usize>();
     let stats = &app.journal.stats;
-    let batches = stats.batches.load(Ordering::Relaxed).max(1);
     StatsSnapshot {
         at: app.now(),
         sockets: app.bus.socket_count(),
@@ -34,7 +33,7 @@ pub fn snapshot(app: &App) -> StatsSnapshot {
             ActorCount { kind: "waitlist".into(), live: 1 },
         ],
         mailbox_depth: mailbox_depth as u64,
-        journal_batch_size_mean: stats.commands.load(Ordering::Relaxed) as f64 / batches as f64,
+        journal_batch_size_mean: stats.mean_batch(),
         journal_commit_ms_p99: stats.commit_ms_p99(),
         events_per_sec: app.bus.events_rate(),
         endpoints: app.telemetry.endpoint_stats(),

@@ -8,7 +8,7 @@ use deadpool_postgres::Pool;
 use pzo_actors::effect::{Audience, Effect, EventDraft};
 use pzo_protocol::{Event, Timestamp, UserId};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
@@ -54,11 +54,9 @@ pub struct Journal {
 /// Live numbers of the journal, for `/ready`, `/metrics` and the console.
 #[derive(Debug)]
 pub struct JournalStats {
-    pub healthy: AtomicBool,
     pub last_seq: AtomicU64,
     pub batches: AtomicU64,
     pub commands: AtomicU64,
-    pub last_batch_size: AtomicU64,
     /// Commit latencies in microseconds since start.
     commit_us: std::sync::Mutex<hdrhistogram::Histogram<u64>>,
 }
@@ -66,11 +64,9 @@ pub struct JournalStats {
 impl Default for JournalStats {
     fn default() -> Self {
         Self {
-            healthy: AtomicBool::new(false),
             last_seq: AtomicU64::new(0),
             batches: AtomicU64::new(0),
             commands: AtomicU64::new(0),
-            last_batch_size: AtomicU64::new(0),
             commit_us: std::sync::Mutex::new(
                 hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 3)
                     .unwrap_or_else(|_| unreachable!("static bounds and 3 significant figures are valid")),
@@ -105,7 +101,6 @@ impl Journal {
         drop(client);
         let stats = Arc::new(JournalStats::default());
         stats.last_seq.store(u64::try_from(last).unwrap_or(0), Ordering::SeqCst);
-        stats.healthy.store(true, Ordering::SeqCst);
         let (tx, rx) = mpsc::channel(JOURNAL_QUEUE_COMMANDS_MAX);
         let writer = Writer { pool, rx, after, stats: stats.clone(), next_seq: u64::try_from(last).unwrap_or(0) + 1 };
         crate::runtime::spawn(writer.run());
@@ -195,7 +190,6 @@ impl Writer {
                 metrics::histogram!("pzo_journal_commit_seconds").record(started.elapsed().as_secs_f64());
                 self.stats.record_commit(started.elapsed());
                 metrics::histogram!("pzo_journal_batch_commands").record(numbered.len() as f64);
-                self.stats.healthy.store(true, Ordering::SeqCst);
                 self.acknowledge(numbered);
             }
             Err(error) if is_constraint(&error) && numbered.len() > 1 => {
@@ -211,7 +205,6 @@ impl Writer {
                 let failure = if is_constraint(&error) {
                     CommitError::Conflict(constraint_name(&error))
                 } else {
-                    self.stats.healthy.store(false, Ordering::SeqCst);
                     tracing::warn!(error = %error, "journal commit failed; the batch is refused");
                     CommitError::Unavailable(error.to_string())
                 };
@@ -231,7 +224,7 @@ impl Writer {
         let prepared = prepare_batch(&tx, effects()).await?;
         let mut writes = Vec::new();
         for effect in effects().filter(|e| !is_batched(e)) {
-            let statement = prepared.get(sql_of(effect)).ok_or(JournalError::Unprepared)?;
+            let statement = sql_of(effect).and_then(|sql| prepared.get(sql)).ok_or(JournalError::Unprepared)?;
             writes.push(apply_effect(&tx, statement, effect));
         }
         let events: Vec<(&Event, &EventDraft)> =
@@ -254,7 +247,6 @@ impl Writer {
     fn acknowledge(&self, batch: Vec<Numbered>) {
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
         self.stats.commands.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        self.stats.last_batch_size.store(batch.len() as u64, Ordering::Relaxed);
         self.stats.last_seq.store(self.next_seq - 1, Ordering::SeqCst);
         for n in batch {
             let fanout: Vec<(Arc<Event>, Audience)> =

@@ -7,7 +7,7 @@ use pzo_actors::effect::{Effect, EventDraft};
 use pzo_protocol::{Event, Reply};
 use std::collections::HashMap;
 use tokio_postgres::Statement;
-use tokio_postgres::types::{Json, ToSql};
+use tokio_postgres::types::ToSql;
 
 type Params<'a> = Vec<&'a (dyn ToSql + Sync)>;
 
@@ -47,12 +47,6 @@ const GAME_PLAYER_SCORE: &str = "UPDATE game_players SET score = $3, left_at = $
 const STATS_GAME_COMPLETED: &str = "INSERT INTO player_stats (user_id, games_completed, best_score) VALUES ($1, 1, $2)
      ON CONFLICT (user_id) DO UPDATE SET games_completed = player_stats.games_completed + 1,
        best_score = greatest(player_stats.best_score, EXCLUDED.best_score)";
-const SET_INVENTORY: &str = "INSERT INTO inventory (user_id, item_id, quantity) VALUES ($1, $2, $3)
-     ON CONFLICT (user_id, item_id) DO UPDATE SET quantity = EXCLUDED.quantity";
-const SET_BALANCE: &str = "INSERT INTO balances (user_id, currency_id, balance) VALUES ($1, $2, $3)
-     ON CONFLICT (user_id, currency_id) DO UPDATE SET balance = EXCLUDED.balance";
-const INSERT_TRANSACTION: &str = "INSERT INTO transactions
-       (id, user_id, currency_id, kind, amount, balance_after, reference, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const UPSERT_BEST_SCORE: &str = "INSERT INTO player_scores (leaderboard_id, season, user_id, score, achieved_at)
      VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (leaderboard_id, season, user_id) DO UPDATE SET score = EXCLUDED.score,
@@ -65,8 +59,6 @@ const INSERT_PLAYER_ACHIEVEMENT: &str =
     "INSERT INTO player_achievements (user_id, achievement_id, unlocked_at) VALUES ($1, $2, $3)";
 const INSERT_PLAYER_COSMETIC: &str =
     "INSERT INTO player_cosmetics (user_id, cosmetic_id, unlocked_at) VALUES ($1, $2, $3)";
-const STORE_IDEMPOTENCY: &str = "INSERT INTO idempotency_keys
-       (user_id, key, operation, request_hash, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 const INSERT_EVENTS: &str = "INSERT INTO events (seq, type, aggregate, user_id, game_id, leaderboard_id, payload, created_at)
      SELECT s, t, a, u, g, l, p::jsonb, c
      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[])
@@ -92,21 +84,16 @@ const STORE_IDEMPOTENCIES: &str = "INSERT INTO idempotency_keys
 /// batch (a player is loaded from committed rows before its ledger moves), so they may follow
 /// the per-effect statements.
 pub fn is_batched(effect: &Effect) -> bool {
-    matches!(
-        effect,
-        Effect::SetBalance { .. }
-            | Effect::SetInventory { .. }
-            | Effect::InsertTransaction(_)
-            | Effect::StoreIdempotency { .. }
-    )
+    sql_of(effect).is_none()
 }
 
 /// The multi-row statements a batch uses, always prepared.
 const BATCHED: [&str; 5] = [SET_BALANCES, SET_INVENTORIES, INSERT_TRANSACTIONS, STORE_IDEMPOTENCIES, INSERT_EVENTS];
 
-/// The statement an effect runs.
-pub fn sql_of(effect: &Effect) -> &'static str {
-    match effect {
+/// The statement an effect runs on its own; `None` for the batched ledger effects, which
+/// [`write_batched`] writes with one multi-row statement per kind.
+pub fn sql_of(effect: &Effect) -> Option<&'static str> {
+    Some(match effect {
         Effect::InsertUser { .. } => INSERT_USER,
         Effect::SetPreferences { .. } => SET_PREFERENCES,
         Effect::InsertSession { .. } => INSERT_SESSION,
@@ -119,15 +106,15 @@ pub fn sql_of(effect: &Effect) -> &'static str {
         Effect::GamePlayerLeft { .. } => GAME_PLAYER_LEFT,
         Effect::GamePlayerScore { .. } => GAME_PLAYER_SCORE,
         Effect::StatsGameCompleted { .. } => STATS_GAME_COMPLETED,
-        Effect::SetInventory { .. } => SET_INVENTORY,
-        Effect::SetBalance { .. } => SET_BALANCE,
-        Effect::InsertTransaction(_) => INSERT_TRANSACTION,
         Effect::UpsertBestScore { .. } => UPSERT_BEST_SCORE,
         Effect::ResetLeaderboard { .. } => RESET_LEADERBOARD,
         Effect::InsertPlayerAchievement { .. } => INSERT_PLAYER_ACHIEVEMENT,
         Effect::InsertPlayerCosmetic { .. } => INSERT_PLAYER_COSMETIC,
-        Effect::StoreIdempotency { .. } => STORE_IDEMPOTENCY,
-    }
+        Effect::SetInventory { .. }
+        | Effect::SetBalance { .. }
+        | Effect::InsertTransaction(_)
+        | Effect::StoreIdempotency { .. } => return None,
+    })
 }
 
 /// Prepared statements of one batch, by SQL text.
@@ -140,7 +127,7 @@ pub async fn prepare_batch<'e>(
     effects: impl Iterator<Item = &'e Effect>,
 ) -> Result<Prepared, tokio_postgres::Error> {
     let mut prepared = Prepared::new();
-    for sql in effects.filter(|e| !is_batched(e)).map(sql_of).chain(BATCHED) {
+    for sql in effects.filter_map(sql_of).chain(BATCHED) {
         if !prepared.contains_key(sql) {
             prepared.insert(sql, tx.prepare_cached(sql).await?);
         }
@@ -197,26 +184,6 @@ pub async fn apply_effect(
             tx.execute(statement, &[game_id, user_id, score, at]).await
         }
         Effect::StatsGameCompleted { user_id, score } => tx.execute(statement, &[user_id, score]).await,
-        Effect::SetInventory { user_id, item_id, quantity } => {
-            tx.execute(statement, &[user_id, item_id, quantity]).await
-        }
-        Effect::SetBalance { user_id, currency_id, balance } => {
-            tx.execute(statement, &[user_id, currency_id, balance]).await
-        }
-        Effect::InsertTransaction(t) => {
-            let kind = t.kind.as_str();
-            let params: Params<'_> = vec![
-                &t.id,
-                &t.user_id,
-                &t.currency_id,
-                &kind,
-                &t.amount,
-                &t.balance_after,
-                &t.reference,
-                &t.created_at,
-            ];
-            tx.execute(statement, &params).await
-        }
         Effect::UpsertBestScore { leaderboard_id, season, user_id, score, at } => {
             tx.execute(statement, &[leaderboard_id, &i32_of(*season), user_id, score, at]).await
         }
@@ -229,10 +196,12 @@ pub async fn apply_effect(
         Effect::InsertPlayerCosmetic { user_id, cosmetic_id, at } => {
             tx.execute(statement, &[user_id, cosmetic_id, at]).await
         }
-        Effect::StoreIdempotency { user_id, key, operation, request_hash, response, at } => {
-            let stored = Json(StoredReply { kind: response.name(), data: response.json_data() });
-            tx.execute(statement, &[user_id, key, operation, request_hash, &stored, at]).await
-        }
+        // The ledger effects have no statement of their own (`sql_of` is None): the journal
+        // hands them to `write_batched` and never here.
+        Effect::SetInventory { .. }
+        | Effect::SetBalance { .. }
+        | Effect::InsertTransaction(_)
+        | Effect::StoreIdempotency { .. } => Ok(0),
     }
 }
 
