@@ -37,6 +37,7 @@ pub fn snapshot(app: &App) -> StatsSnapshot {
         journal_commit_ms_p99: stats.commit_ms_p99(),
         events_per_sec: app.bus.events_rate(),
         endpoints: app.telemetry.endpoint_stats(),
+        auto_admission: app.auto_admitter.view(),
     }
     .with_uptime(published, uptime)
 }

@@ -6,6 +6,7 @@ use crate::actors::lobby::LobbyHandle;
 use crate::actors::player::PlayerHandle;
 use crate::actors::registry::Registry;
 use crate::actors::waitlist::{self, Admissions, WaitlistHandle};
+use crate::admission::{AdmissionTask, AutoAdmitter};
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::journal::{AfterCommit, Journal};
@@ -58,6 +59,8 @@ pub struct App {
     pub rosters: dashmap::DashMap<GameId, Arc<[UserId]>>,
     pub admin_token: String,
     pub telemetry: Arc<crate::telemetry::Telemetry>,
+    /// Capacity-aware admission's settings and decisions (`waitlist.auto`).
+    pub auto_admitter: Arc<AutoAdmitter>,
     pub started: Instant,
 }
 
@@ -136,6 +139,16 @@ pub async fn build(config: Config, database_url: &str, admin_token: String) -> R
         }
         boards.insert(id, leaderboard::spawn(state, journal.clone(), pool.clone(), wall_clock));
     }
+    let telemetry = Arc::new(crate::telemetry::Telemetry::new());
+    let auto_admitter = AutoAdmitter::new(config.auto_admit, config.auto_admit_wave, config.auto_admit_interval);
+    AdmissionTask {
+        admitter: auto_admitter.clone(),
+        telemetry: telemetry.clone(),
+        waitlist: waitlist.clone(),
+        journal: journal.clone(),
+        clock: wall_clock,
+    }
+    .spawn();
     Ok(Arc::new(App {
         config,
         pool,
@@ -149,7 +162,8 @@ pub async fn build(config: Config, database_url: &str, admin_token: String) -> R
         admissions,
         rosters: dashmap::DashMap::new(),
         admin_token,
-        telemetry: Arc::new(crate::telemetry::Telemetry::new()),
+        telemetry,
+        auto_admitter,
         started: Instant::now(),
     }))
 }

@@ -31,6 +31,12 @@ pub struct Config {
     pub http_rate_per_sec: u32,
     /// `PZO_ARGON2_M_KIB`: argon2id memory cost (OWASP: 19456 KiB).
     pub argon2_memory_kib: u32,
+    /// `PZO_AUTO_ADMIT`: capacity-aware admission on at start (`waitlist.auto` changes it live).
+    pub auto_admit: bool,
+    /// `PZO_AUTO_ADMIT_WAVE`: players per capacity-aware wave.
+    pub auto_admit_wave: u64,
+    /// `PZO_AUTO_ADMIT_INTERVAL_MS`: time between capacity-aware admission decisions.
+    pub auto_admit_interval: Duration,
     /// `PZO_LOG`: the tracing filter.
     pub log: String,
 }
@@ -64,6 +70,9 @@ impl Config {
             ws_rate_per_sec: env_parse("PZO_WS_RATE_PER_SEC", 500)?,
             http_rate_per_sec: env_parse("PZO_HTTP_RATE_PER_SEC", 1000)?,
             argon2_memory_kib: env_parse("PZO_ARGON2_M_KIB", 19_456)?,
+            auto_admit: env_parse("PZO_AUTO_ADMIT", false)?,
+            auto_admit_wave: env_parse("PZO_AUTO_ADMIT_WAVE", 100)?,
+            auto_admit_interval: Duration::from_millis(env_parse("PZO_AUTO_ADMIT_INTERVAL_MS", 5_000)?),
             log: env_opt("PZO_LOG").unwrap_or_else(|| "info".to_owned()),
         })
     }

@@ -71,7 +71,7 @@ pub async fn dispatch(app: &Arc<App>, caller: Caller, request: Request) -> Resul
     let audit = audit_of(&request);
     let result = route(app, caller, request, idem).await;
     if let (Ok(_), Some(action)) = (&result, audit) {
-        record_admin_action(app, action).await;
+        store_admin_action(&app.journal, app.now(), action).await;
     }
     result
 }
@@ -83,6 +83,7 @@ fn audit_of(request: &Request) -> Option<AdminAction> {
         Request::WaitlistSetStatus(a) => {
             ("waitlist.set_status", format!("{} -> {}", a.entry_id, a.status.as_str()), None)
         }
+        Request::WaitlistAuto(a) => ("waitlist.auto", auto_admit_target(a), None),
         Request::LeaderboardReset(a) => ("leaderboard.reset", a.leaderboard_id.clone(), None),
         Request::GamesClose(a) => ("games.close", a.game_id.to_string(), None),
         Request::GamesFinish(a) => ("games.finish", a.game_id.to_string(), None),
@@ -92,7 +93,22 @@ fn audit_of(request: &Request) -> Option<AdminAction> {
     Some(AdminAction { action: action.to_owned(), target, reason })
 }
 
-async fn record_admin_action(app: &Arc<App>, action: AdminAction) {
+/// `waitlist.auto`'s audit target: the settings it asked for.
+fn auto_admit_target(args: &pzo_protocol::request::AutoAdmitArgs) -> String {
+    let part = |name: &str, value: Option<String>| value.map(|v| format!("{name}={v}"));
+    [
+        part("enabled", args.enabled.map(|e| e.to_string())),
+        part("wave", args.wave.map(|w| w.to_string())),
+        part("interval_ms", args.interval_ms.map(|i| i.to_string())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+/// Stores an operator action (or an automatic one, like a capacity-aware wave) as an event.
+pub async fn store_admin_action(journal: &crate::journal::Journal, now: pzo_protocol::Timestamp, action: AdminAction) {
     let draft = pzo_actors::EventDraft {
         data: pzo_protocol::EventData::AdminAction(action),
         user_id: None,
@@ -100,7 +116,7 @@ async fn record_admin_action(app: &Arc<App>, action: AdminAction) {
         aggregate: "admin",
         audience: pzo_actors::effect::Audience::default(),
     };
-    if let Err(error) = app.journal.commit(Vec::new(), vec![draft], app.now(), None).await {
+    if let Err(error) = journal.commit(Vec::new(), vec![draft], now, None).await {
         tracing::warn!(%error, "an admin action was applied but its audit event was not stored");
     }
 }
@@ -182,6 +198,7 @@ async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Id
             let entry = app.waitlist.set_status(args.entry_id, args.status, None).await?;
             Ok(Reply::Entry(EntryReply { entry }))
         }
+        Request::WaitlistAuto(args) => Ok(Reply::AutoAdmission(app.auto_admitter.configure(args)?)),
         Request::GamesList(args) => {
             player_or_admin(caller)?;
             let (offset, limit) = (offset(args.cursor.as_deref())?, page_limit(args.limit)?);

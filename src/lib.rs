@@ -5,6 +5,7 @@
 
 pub mod actors;
 pub mod admin;
+pub mod admission;
 pub mod app;
 pub mod auth;
 pub mod bus;

@@ -904,6 +904,20 @@ fn request_schemas() -> Vec<(String, Schema)> {
             "SetEntryStatusArgs",
             object().req("entry_id", uuid()).req("status", reference("WaitlistStatus")).build(),
         ),
+        named(
+            "AutoAdmitArgs",
+            object()
+                .opt("enabled", boolean())
+                .opt("wave", admit_count().describe("Players admitted per wave."))
+                .opt(
+                    "interval_ms",
+                    int64()
+                        .range(crate::admission::INTERVAL_MS_MIN as i64, crate::admission::INTERVAL_MS_MAX as i64)
+                        .describe("Time between decisions."),
+                )
+                .build()
+                .describe("An absent field keeps its value: `{}` reads the settings."),
+        ),
         named("AdmitBody", object().req("admit", admit_count()).build()),
         named(
             "WaitlistStatusBody",
@@ -1198,7 +1212,30 @@ fn admin_reply_schemas() -> Vec<(String, Schema)> {
                 .req("journal_commit_ms_p99", number())
                 .req("events_per_sec", number())
                 .req("endpoints", array(reference("EndpointStat")))
+                .req("auto_admission", reference("AutoAdmission"))
                 .build(),
+        ),
+        named("AdmissionAction", string_enum(&["admit", "pause", "idle", "failed"])),
+        named(
+            "AdmissionDecision",
+            object()
+                .req("at", date_time())
+                .req("action", reference("AdmissionAction"))
+                .req("admitted", count())
+                .req("reason", string())
+                .build(),
+        ),
+        named(
+            "AutoAdmission",
+            object()
+                .req("enabled", boolean())
+                .req("wave", count())
+                .req("interval_ms", count())
+                .req("waves_admitted", count())
+                .req("players_admitted", count())
+                .null("last_decision", reference("AdmissionDecision"))
+                .build()
+                .describe("Capacity-aware admission: a wave every interval while the live SLOs have headroom."),
         ),
     ]
 }

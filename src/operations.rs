@@ -420,6 +420,8 @@ pub const OPERATIONS: &[Operation] = &[
         [VALIDATION_FAILED], "Admit the next count waiting players (admin)."),
     ws!("waitlist.set_status", Admin, Admin, "SetEntryStatusArgs", "EntryReply",
         [NOT_FOUND, VALIDATION_FAILED], "Set one entry's status (admin)."),
+    ws!("waitlist.auto", Admin, Admin, "AutoAdmitArgs", "AutoAdmission",
+        [VALIDATION_FAILED], "Capacity-aware admission: admit a wave every interval while the live SLOs have headroom (admin)."),
     // Game
     ws!("games.list", Read, Player, "GamesListArgs", "GamesPage",
         [VALIDATION_FAILED], "Lobbies, filtered by status."),

@@ -255,6 +255,50 @@ pub struct StatsSnapshot {
     pub journal_commit_ms_p99: f64,
     pub events_per_sec: f64,
     pub endpoints: Vec<EndpointStat>,
+    /// Capacity-aware admission: its settings and its latest decision.
+    pub auto_admission: AutoAdmission,
+}
+
+/// Capacity-aware admission (`waitlist.auto`): while enabled, every `interval_ms` it admits the
+/// next `wave` waiting players if the live SLO compliance has headroom, and pauses if not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AutoAdmission {
+    pub enabled: bool,
+    pub wave: u64,
+    pub interval_ms: u64,
+    /// Waves admitted since the server started.
+    pub waves_admitted: u64,
+    /// Players admitted by those waves.
+    pub players_admitted: u64,
+    /// The latest decision; none before the first one.
+    pub last_decision: Option<AdmissionDecision>,
+}
+
+/// One decision of capacity-aware admission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AdmissionDecision {
+    pub at: Timestamp,
+    pub action: AdmissionAction,
+    /// Players admitted by this decision (0 unless `admit`).
+    pub admitted: u64,
+    /// Why: the operation without headroom, or the headroom that allowed the wave.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum AdmissionAction {
+    /// Every operation had headroom: the next wave went in.
+    Admit,
+    /// Some operation was near or past its objective: no wave this time.
+    Pause,
+    /// Nobody was waiting.
+    Idle,
+    /// The wave could not be committed (the database was unavailable).
+    Failed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,5 +353,6 @@ named_union! {
         "inspect" => Inspect(InspectReply),
         "ack" => Ack(AckReply),
         "stats" => Stats(StatsSnapshot),
+        "auto_admission" => AutoAdmission(AutoAdmission),
     }
 }

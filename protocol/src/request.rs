@@ -102,6 +102,19 @@ pub struct AdmitArgs {
     pub count: i64,
 }
 
+/// `waitlist.auto`: turns capacity-aware admission on or off and sets its wave and interval.
+/// An absent field keeps its current value, so `{}` reads the state without changing it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+#[serde(default)]
+pub struct AutoAdmitArgs {
+    pub enabled: Option<bool>,
+    /// Players admitted per wave (1 to 100000).
+    pub wave: Option<i64>,
+    /// Time between decisions, in milliseconds (100 to 3600000).
+    pub interval_ms: Option<i64>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct SetEntryStatusArgs {
@@ -358,6 +371,7 @@ named_union! {
         "waitlist.list" => WaitlistList(WaitlistListArgs),
         "waitlist.admit" => WaitlistAdmit(AdmitArgs),
         "waitlist.set_status" => WaitlistSetStatus(SetEntryStatusArgs),
+        "waitlist.auto" => WaitlistAuto(AutoAdmitArgs),
         "games.list" => GamesList(GamesListArgs),
         "games.create" => GamesCreate(CreateGameArgs),
         "games.get" => GamesGet(IdArgs),
@@ -400,6 +414,7 @@ impl Request {
             Self::WaitlistList(_)
                 | Self::WaitlistAdmit(_)
                 | Self::WaitlistSetStatus(_)
+                | Self::WaitlistAuto(_)
                 | Self::GamesFinish(_)
                 | Self::GamesClose(_)
                 | Self::InventoryAdd(_)

@@ -74,6 +74,7 @@ fn sample_args(op: &str) -> String {
         "waitlist.join" => r#"{"referral_code":"abc","idempotency_key":"k1"}"#.to_owned(),
         "waitlist.admit" => r#"{"count":10}"#.to_owned(),
         "waitlist.set_status" => format!(r#"{{"entry_id":{U},"status":"admitted"}}"#),
+        "waitlist.auto" => r#"{"enabled":true,"wave":100,"interval_ms":5000}"#.to_owned(),
         "games.create" => r#"{"name":"g","max_players":4,"min_players":2}"#.to_owned(),
         "games.join" | "games.leave" | "games.start" | "games.close" => format!(r#"{{"game_id":{U}}}"#),
         "games.send" => format!(r#"{{"game_id":{U},"payload":[1,2,3]}}"#),

@@ -82,3 +82,55 @@ async fn admin_ops_over_the_socket() {
     }
     assert!(pushed, "stats are pushed every second");
 }
+
+/// Capacity-aware admission: with every SLO far from its objective on a quiet server, waves go in
+/// every interval until nobody waits; each wave and each change of decision is an `ADMIN_ACTION`
+/// on the tail, and the stats carry the settings and the latest decision.
+#[actix_web::test]
+async fn auto_admission_admits_waves_while_the_slos_have_headroom() {
+    let app = spawn_app().await;
+    let mut admin = admin_socket(&app).await;
+    let waiting = 5;
+    for n in 0..waiting {
+        let player = app.register(&format!("Auto{n}")).await;
+        let (status, body) = app.post("/waitlist", Some(&player.token), json!({})).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (reply, _) = request(&mut admin, 2, "waitlist.auto", json!({"enabled": true, "wave": 0})).await;
+    assert_eq!(reply["error"]["code"], "VALIDATION_FAILED", "{reply}");
+    let (reply, _) = request(&mut admin, 3, "waitlist.auto", json!({})).await;
+    assert_eq!(reply["data"]["enabled"], false, "a refused setting changed nothing: {reply}");
+    let (reply, _) = request(&mut admin, 4, "events.tail", json!({"types": ["ADMIN_ACTION"]})).await;
+    assert_eq!(reply["ok"], true);
+
+    let (reply, _) =
+        request(&mut admin, 5, "waitlist.auto", json!({"enabled": true, "wave": 2, "interval_ms": 100})).await;
+    assert_eq!((reply["data"]["enabled"].as_bool(), reply["data"]["wave"].as_u64()), (Some(true), Some(2)), "{reply}");
+    // Three waves (2 + 2 + 1) and then idle: wait for the idle decision on the tail.
+    let mut decisions = Vec::new();
+    while let Some(event) = event_of(&mut admin, "ADMIN_ACTION", Duration::from_secs(10)).await {
+        if event["data"]["action"] == "auto_admission" {
+            let target = event["data"]["target"].as_str().unwrap_or_default().to_owned();
+            decisions.push(target.clone());
+            if target == "idle" {
+                break;
+            }
+        }
+    }
+    assert_eq!(decisions, ["admit 2", "admit 2", "admit 1", "idle"], "decisions on the tail");
+
+    let (_, body) = app.get("/waitlist/status", Some(ADMIN_TOKEN)).await;
+    assert_eq!(body["data"]["waiting_count"], 0, "{body}");
+    assert_eq!(body["data"]["admitted_count"], waiting, "{body}");
+    let (reply, _) = request(&mut admin, 6, "stats.subscribe", json!({})).await;
+    let auto = &reply["data"]["auto_admission"];
+    assert_eq!((auto["waves_admitted"].as_u64(), auto["players_admitted"].as_u64()), (Some(3), Some(5)), "{reply}");
+    assert_eq!(auto["last_decision"]["action"], "idle", "{reply}");
+
+    let (reply, _) = request(&mut admin, 7, "waitlist.auto", json!({"enabled": false})).await;
+    assert_eq!(reply["data"]["enabled"], false, "{reply}");
+    let player = app.register("Mallory").await;
+    let mut ws = player_socket(&app, &player.token).await;
+    let (reply, _) = request(&mut ws, 1, "waitlist.auto", json!({"enabled": true})).await;
+    assert_eq!(reply["error"]["code"], "FORBIDDEN", "players cannot turn admission on");
+}

@@ -31,6 +31,7 @@ const EXERCISED = {
   "waitlist.list": true,
   "waitlist.admit": true,
   "waitlist.set_status": true,
+  "waitlist.auto": true,
   "games.list": true,
   "games.create": true,
   "games.get": true,
@@ -147,6 +148,10 @@ export function everyOpSuite(): void {
       assert.equal(set.entry.status, "admitted");
       const wave = await send(a, "waitlist.admit", { count: 1000 });
       assert.ok(wave.admitted.some((entry) => entry.id === eveEntry.id));
+      // Reading the capacity-aware admission settings ({} changes nothing).
+      const auto = await send(a, "waitlist.auto", {});
+      assert.equal(typeof auto.enabled, "boolean");
+      assert.ok(auto.wave >= 1 && auto.interval_ms >= 100);
 
       // Games.
       await send(p, "games.list", { status: "open", limit: 10 });

@@ -60,6 +60,18 @@ export type AdminAction = {
   reason: string | null,
 };
 
+export type AdmissionAction = "admit" | "pause" | "idle" | "failed";
+
+/** One decision of capacity-aware admission. */
+export type AdmissionDecision = {
+  at: string,
+  action: AdmissionAction,
+  /** Players admitted by this decision (0 unless `admit`). */
+  admitted: number,
+  /** Why: the operation without headroom, or the headroom that allowed the wave. */
+  reason: string,
+};
+
 export type AdmitArgs = {
   count: number,
 };
@@ -78,6 +90,34 @@ export type AuthReply = {
   user: UserProfile,
   token: string,
   expires_at: string,
+};
+
+/**
+ * Capacity-aware admission (`waitlist.auto`): while enabled, every `interval_ms` it admits the
+ * next `wave` waiting players if the live SLO compliance has headroom, and pauses if not.
+ */
+export type AutoAdmission = {
+  enabled: boolean,
+  wave: number,
+  interval_ms: number,
+  /** Waves admitted since the server started. */
+  waves_admitted: number,
+  /** Players admitted by those waves. */
+  players_admitted: number,
+  /** The latest decision; none before the first one. */
+  last_decision: AdmissionDecision | null,
+};
+
+/**
+ * `waitlist.auto`: turns capacity-aware admission on or off and sets its wave and interval.
+ * An absent field keeps its current value, so `{}` reads the state without changing it.
+ */
+export type AutoAdmitArgs = {
+  enabled?: boolean | null,
+  /** Players admitted per wave (1 to 100000). */
+  wave?: number | null,
+  /** Time between decisions, in milliseconds (100 to 3600000). */
+  interval_ms?: number | null,
 };
 
 /** A balance in one currency. */
@@ -678,6 +718,8 @@ export type StatsSnapshot = {
   journal_commit_ms_p99: number,
   events_per_sec: number,
   endpoints: Array<EndpointStat>,
+  /** Capacity-aware admission: its settings and its latest decision. */
+  auto_admission: AutoAdmission,
 };
 
 export type SubscribeReply = {
@@ -929,6 +971,7 @@ export type OpName =
   | "waitlist.list"
   | "waitlist.admit"
   | "waitlist.set_status"
+  | "waitlist.auto"
   | "games.list"
   | "games.create"
   | "games.get"
@@ -977,6 +1020,7 @@ export const OP_NAMES: readonly OpName[] = [
   "waitlist.list",
   "waitlist.admit",
   "waitlist.set_status",
+  "waitlist.auto",
   "games.list",
   "games.create",
   "games.get",
@@ -1015,6 +1059,7 @@ export type AdminOpName =
   | "waitlist.list"
   | "waitlist.admit"
   | "waitlist.set_status"
+  | "waitlist.auto"
   | "games.finish"
   | "games.close"
   | "inventory.add"
@@ -1045,6 +1090,7 @@ export interface OpArgs {
   "waitlist.list": WaitlistListArgs;
   "waitlist.admit": AdmitArgs;
   "waitlist.set_status": SetEntryStatusArgs;
+  "waitlist.auto": AutoAdmitArgs;
   "games.list": GamesListArgs;
   "games.create": CreateGameArgs;
   "games.get": IdArgs;
@@ -1095,6 +1141,7 @@ export interface OpReplies {
   "waitlist.list": EntriesPage;
   "waitlist.admit": AdmitReply;
   "waitlist.set_status": EntryReply;
+  "waitlist.auto": AutoAdmission;
   "games.list": GamesPage;
   "games.create": GameReply;
   "games.get": GameReply;
@@ -1145,6 +1192,7 @@ export type Op =
   | { op: "waitlist.list", args: WaitlistListArgs }
   | { op: "waitlist.admit", args: AdmitArgs }
   | { op: "waitlist.set_status", args: SetEntryStatusArgs }
+  | { op: "waitlist.auto", args: AutoAdmitArgs }
   | { op: "games.list", args: GamesListArgs }
   | { op: "games.create", args: CreateGameArgs }
   | { op: "games.get", args: IdArgs }
@@ -1197,6 +1245,7 @@ export const OP_ARGS_TYPES = {
   "waitlist.list": "WaitlistListArgs",
   "waitlist.admit": "AdmitArgs",
   "waitlist.set_status": "SetEntryStatusArgs",
+  "waitlist.auto": "AutoAdmitArgs",
   "games.list": "GamesListArgs",
   "games.create": "CreateGameArgs",
   "games.get": "IdArgs",
@@ -1247,6 +1296,7 @@ export const OP_REPLY_TYPES = {
   "waitlist.list": "EntriesPage",
   "waitlist.admit": "AdmitReply",
   "waitlist.set_status": "EntryReply",
+  "waitlist.auto": "AutoAdmission",
   "games.list": "GamesPage",
   "games.create": "GameReply",
   "games.get": "GameReply",
@@ -1289,6 +1339,7 @@ export type ReplyData =
   | AckReply
   | AdmitReply
   | AuthReply
+  | AutoAdmission
   | BalancesReply
   | CosmeticReply
   | CosmeticsReply
