@@ -4,7 +4,8 @@
 # 1. Installs Debian's `chromium` when /usr/bin/chromium is missing (needs root: apt-get).
 # 2. `npm ci` in tests/browser (playwright-core only; no browser download, ever).
 # 3. Starts target/debug/pzo-server (built by `cargo build --workspace --bins`; built here when
-#    missing) on a free port with a fresh admin token against a fresh database, waits for /ready.
+#    missing) on a free port with a fresh admin token against a fresh database, waits for /ready
+#    (scripts/lib/server.sh).
 # 4. Runs the node test (tests/browser/admin-console.test.mjs), stops the server, exits with the
 #    test's status. Screenshots land in tests/browser/output/ (gitignored).
 #
@@ -64,68 +65,13 @@ if [ ! -x "$server_bin" ]; then
     (cd "$root" && cargo build --bin pzo-server)
 fi
 
-work="$(mktemp -d)"
-port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
-url="http://127.0.0.1:$port"
-admin_token="browser-test-$(node -e 'console.log(require("crypto").randomBytes(16).toString("hex"))')"
-database="pzo_browser_$(date +%s)_$$_$RANDOM"
-database_url=""
-if [ -n "${DATABASE_URL:-}" ]; then
-    # Keep any ?query (sslmode...), replace the database name.
-    base="${DATABASE_URL%%\?*}"
-    query=""
-    [ "$base" != "$DATABASE_URL" ] && query="?${DATABASE_URL#*\?}"
-    database_url="${base%/*}/$database$query"
-fi
-
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$server_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$server_pid" 2>/dev/null || true
-    fi
-    # Best effort: the run's database is of no use afterwards.
-    if [ -n "$database_url" ] && command -v psql >/dev/null; then
-        psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $database" >/dev/null 2>&1 || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=lib/server.sh
+source "$root/scripts/lib/server.sh"
+PZO_SERVER_BIN="$server_bin" PZO_READY_SECS="$ready_secs_max" pzo_server_start admin-browser-test
+url="$PZO_SERVER_URL"
+admin_token="$PZO_SERVER_ADMIN_TOKEN"
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-if [ -n "$database_url" ]; then where="database $database"; else where="embedded PostgreSQL in $work/data"; fi
-say "starting $server_bin on $url ($where)"
-PZO_BIND="127.0.0.1:$port" \
-    PZO_ADMIN_TOKEN="$admin_token" \
-    PZO_DATA_DIR="$work/data" \
-    PZO_LOG="${PZO_LOG:-warn}" \
-    DATABASE_URL="$database_url" \
-    "$server_bin" >"$work/server.log" 2>&1 &
-server_pid=$!
-
-ready=""
-for _ in $(seq 1 $((ready_secs_max * 4))); do
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "admin-browser-test: the server exited before it was ready:" >&2
-        cat "$work/server.log" >&2
-        exit 1
-    fi
-    if node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url/ready"; then
-        ready=yes
-        break
-    fi
-    sleep 0.25
-done
-if [ -z "$ready" ]; then
-    echo "admin-browser-test: the server was not ready within ${ready_secs_max}s:" >&2
-    cat "$work/server.log" >&2
-    exit 1
-fi
 
 # ---- the test ----
 status=0
@@ -140,7 +86,7 @@ status=0
 ) || status=$?
 if [ "$status" -ne 0 ]; then
     echo "admin-browser-test: failed (screenshots in $test_dir/output); the server's log:" >&2
-    tail -n 100 "$work/server.log" >&2
+    tail -n 100 "$PZO_SERVER_LOG" >&2
 else
     say "passed; screenshot: $test_dir/output/admin-console.png${docs_screenshot:+, copied to $docs_screenshot}"
 fi

@@ -20,6 +20,12 @@ async fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(&config.log)).init();
+    // Every socket is a descriptor: the usual soft limit of 1024 would cap the server near a
+    // thousand players. The hard limit stays the cap.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open-files limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-files limit"),
+    }
     let _prometheus = pzo_server::telemetry::install_prometheus();
     let (url, embedded) = match server::database(&config).await {
         Ok(found) => found,

@@ -23,6 +23,8 @@ pub const WS_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 pub const WS_IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 /// Frames written per wake-up before yielding (coalesces bursts into fewer wake-ups).
 const WRITE_BURST_FRAMES_MAX: usize = 64;
+/// How long closing waits to queue the close frame for a peer that may have stopped reading.
+const WS_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 const _: () = assert!(WS_IDLE_TIMEOUT.as_secs() > WS_HEARTBEAT_INTERVAL.as_secs());
 
@@ -130,13 +132,7 @@ impl Socket {
                 () = &mut auth_deadline, if self.caller == Caller::Anonymous => {
                     self.closing = close(CloseCode::Policy, "no auth within 10 s");
                 }
-                () = kill.notified() => {
-                    self.closing = if self.app.bus.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
-                        close(CloseCode::Away, "the server is shutting down; reconnect and resume with events.resume")
-                    } else {
-                        close(CloseCode::Policy, "disconnected by the server (slow reader or kicked); resume with events.resume")
-                    };
-                }
+                () = kill.notified() => self.closing = self.kill_reason(),
             }
         }
         self.finish().await;
@@ -149,28 +145,56 @@ impl Socket {
             let _ = crate::actors::player::ask(&self.app, user_id, command, None).await;
         }
         let reason = self.closing.take();
-        let _ = self.session.clone().close(reason).await;
+        // A peer that stopped reading never takes the close frame: give up, so the task ends and
+        // dropping the session releases the connection.
+        let _ = tokio::time::timeout(WS_CLOSE_TIMEOUT, self.session.clone().close(reason)).await;
+    }
+
+    /// Why the server closes a socket it was told to kill.
+    fn kill_reason(&self) -> Option<CloseReason> {
+        if self.app.bus.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+            close(CloseCode::Away, "the server is shutting down; reconnect and resume with events.resume")
+        } else {
+            close(CloseCode::Policy, "disconnected by the server (slow reader or kicked); resume with events.resume")
+        }
     }
 
     /// Writes a frame and whatever else is queued, up to a burst.
     async fn write(&mut self, first: Arc<SharedFrame>, rx: &mut mpsc::Receiver<Arc<SharedFrame>>) {
         let mut next = Some(first);
         let mut written = 0;
+        let kill = self.handle.kill.clone();
         while let Some(frame) = next.take() {
             if frame.is_event() {
                 self.app.telemetry.record_event_delivery(frame.created.elapsed());
             }
             let bytes = frame.encoded(self.codec);
-            let sent = match self.codec {
-                Codec::Json => match bytestring::ByteString::try_from(bytes) {
-                    Ok(text) => self.session.text(text).await,
-                    Err(_) => Ok(()),
-                },
-                Codec::Bincode => self.session.binary(bytes).await,
+            let (session, codec) = (&mut self.session, self.codec);
+            let send = async move {
+                match codec {
+                    Codec::Json => match bytestring::ByteString::try_from(bytes) {
+                        Ok(text) => session.text(text).await,
+                        Err(_) => Ok(()),
+                    },
+                    Codec::Bincode => session.binary(bytes).await,
+                }
             };
-            if sent.is_err() {
-                self.closing = close(CloseCode::Away, "write failed");
-                return;
+            // A write blocks while the peer does not read; meanwhile its queue fills and the bus
+            // kills the socket, which must win here or the socket would hang on forever.
+            let sent = tokio::select! {
+                sent = send => Some(sent),
+                () = kill.notified() => None,
+            };
+            match sent {
+                Some(Ok(())) => {}
+                Some(Err(_)) => {
+                    self.closing = close(CloseCode::Away, "write failed");
+                    return;
+                }
+                None => {
+                    self.closing = self.kill_reason();
+                    return;
+                }
             }
             written += 1;
             if written < WRITE_BURST_FRAMES_MAX {
@@ -202,7 +226,17 @@ impl Socket {
             let error = ApiError::new(ErrorCode::RATE_LIMITED).details(ErrorDetails::RetryAfter(RetryAfterDetails {
                 retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(1000).max(1),
             }));
-            return self.reply(decoded.ok().map_or(0, |f| f.id), Err(error)).await;
+            // A refused call is still a call of its op: counted like HTTP's 429s, so /slo and
+            // /metrics agree with what clients sent.
+            let id = match &decoded {
+                Ok(frame) => {
+                    let refused = crate::telemetry::CallOutcome::ClientError;
+                    self.app.telemetry.record(op_name(frame.request.name()), Duration::ZERO, refused);
+                    frame.id
+                }
+                Err(_) => 0,
+            };
+            return self.reply(id, Err(error)).await;
         }
         match decoded {
             Ok(frame) => self.on_request(frame).await,

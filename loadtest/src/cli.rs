@@ -54,6 +54,13 @@ pub struct Args {
     /// Time allowed for setup (registration and admission) before the run is cut off.
     #[arg(long, default_value = SETUP_TIMEOUT_DEFAULT)]
     pub setup_timeout: String,
+    /// Write the latency chart (SVG) here; default: the --report path with an .svg extension.
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
+    /// Loopback source addresses (127.0.0.1, 127.0.0.2, ...) to spread sockets over, past the
+    /// ~28,000 ephemeral ports of one address. Default: one per 20,000 players on a 127.x target.
+    #[arg(long)]
+    pub source_ips: Option<u32>,
 }
 
 /// The scenarios of the load-test issue.
@@ -149,6 +156,10 @@ pub struct Config {
     pub max_requests: u64,
     pub server_pid: Option<u32>,
     pub setup_timeout: Duration,
+    /// Where the latency chart goes, if anywhere.
+    pub chart: Option<PathBuf>,
+    /// `--source-ips` as given; planned against the resolved server address at start.
+    pub source_ips: Option<u32>,
 }
 
 impl Config {
@@ -184,11 +195,13 @@ impl Config {
             duration,
             ramp,
             codec: args.codec.into(),
-            report: args.report,
             rate,
             max_requests: args.max_requests,
             server_pid: args.server_pid,
             setup_timeout,
+            chart: args.chart.or_else(|| args.report.as_ref().map(|report| report.with_extension("svg"))),
+            report: args.report,
+            source_ips: args.source_ips,
         })
     }
 
@@ -253,6 +266,17 @@ mod tests {
         assert_eq!(config.max_requests, 1000);
         assert_eq!(config.server_pid, Some(42));
         assert_eq!(config.report, Some(PathBuf::from("out.json")));
+        // The chart goes next to the report unless told otherwise.
+        assert_eq!(config.chart, Some(PathBuf::from("out.svg")));
+        assert_eq!(config.source_ips, None);
+    }
+
+    #[test]
+    fn chart_and_source_addresses() {
+        let config = parse(&["--chart", "c.svg", "--report", "r.json", "--source-ips", "16"]).unwrap();
+        assert_eq!(config.chart, Some(PathBuf::from("c.svg")));
+        assert_eq!(config.source_ips, Some(16));
+        assert_eq!(parse(&[]).unwrap().chart, None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::answer::CallError;
 use crate::cli::Config;
 use crate::control::RunControl;
 use crate::http::Http;
+use crate::progress::Progress;
 use crate::stats::Stats;
 use crate::ws::SocketParams;
 use std::sync::Arc;
@@ -18,13 +19,15 @@ pub struct Ctx {
     pub sockets: SocketParams,
     /// Distinguishes this run's idempotency keys and lobby names from other runs'.
     pub run_id: String,
+    /// The live progress bars.
+    pub bars: Progress,
 }
 
 impl Ctx {
     /// Prints a warning now and keeps it for the report.
     pub fn note(&self, text: impl Into<String>) {
         let text = text.into();
-        eprintln!("note: {text}");
+        self.bars.println(format!("note: {text}"));
         self.stats.note(text);
     }
 
@@ -46,8 +49,8 @@ impl Ctx {
         }
     }
 
-    /// Prints a progress line (to stderr, so the report on stdout stays clean).
+    /// Prints a progress line (to stderr, above the bars, so the report on stdout stays clean).
     pub fn progress(&self, text: impl AsRef<str>) {
-        eprintln!("[{}] {}", self.config.scenario.name(), text.as_ref());
+        self.bars.println(text);
     }
 }

@@ -4,6 +4,7 @@
 use crate::answer::{CallError, ErrorView};
 use crate::control::RunControl;
 use crate::limits::HTTP_TIMEOUT;
+use crate::sources::Sources;
 use crate::stats::{Outcome, Stats};
 use crate::target::Target;
 use crate::wire::JsonError;
@@ -11,7 +12,9 @@ use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Idle keep-alive connections kept per host: enough for the setup concurrency.
@@ -38,7 +41,9 @@ struct Envelope {
 /// A client for the target's HTTP API, shared by every task.
 #[derive(Debug, Clone)]
 pub struct Http {
-    client: reqwest::Client,
+    /// One client per source address (see [`Sources`]), taken in turn.
+    clients: Arc<[reqwest::Client]>,
+    next: Arc<AtomicUsize>,
     target: Target,
     admin_token: Arc<str>,
     control: Arc<RunControl>,
@@ -51,14 +56,30 @@ impl Http {
         admin_token: &str,
         control: Arc<RunControl>,
         stats: Arc<Stats>,
+        sources: &Sources,
     ) -> Result<Self, CallError> {
-        let client = reqwest::Client::builder()
-            .timeout(HTTP_TIMEOUT)
-            .pool_max_idle_per_host(HTTP_IDLE_CONNECTIONS_MAX)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|error| CallError::Transport(error.to_string()))?;
-        Ok(Self { client, target, admin_token: admin_token.into(), control, stats })
+        let build = |local: Option<IpAddr>| {
+            reqwest::Client::builder()
+                .timeout(HTTP_TIMEOUT)
+                .pool_max_idle_per_host(HTTP_IDLE_CONNECTIONS_MAX)
+                .tcp_nodelay(true)
+                .local_address(local)
+                .build()
+                .map_err(|error| CallError::Transport(error.to_string()))
+        };
+        let clients = if sources.addrs().is_empty() {
+            vec![build(None)?]
+        } else {
+            sources.addrs().iter().map(|ip| build(Some(*ip))).collect::<Result<_, _>>()?
+        };
+        let (clients, next) = (clients.into(), Arc::default());
+        Ok(Self { clients, next, target, admin_token: admin_token.into(), control, stats })
+    }
+
+    /// The client for the next request.
+    fn client(&self) -> &reqwest::Client {
+        let turn = self.next.fetch_add(1, Ordering::Relaxed);
+        &self.clients[turn % self.clients.len()]
     }
 
     /// Calls `op` (`"POST /waitlist"`: method and path) and decodes `data` as `T`; records it.
@@ -91,13 +112,13 @@ impl Http {
         if !self.control.take_request() {
             return Err(CallError::Stopped);
         }
-        let response = self.client.get(self.target.http(path)).send().await.map_err(transport)?;
+        let response = self.client().get(self.target.http(path)).send().await.map_err(transport)?;
         response.text().await.map_err(transport)
     }
 
     async fn send<B: Serialize>(
         &self,
-        op: &str,
+        op: &'static str,
         caller: Caller<'_>,
         body: Option<&B>,
     ) -> Result<Box<RawValue>, CallError> {
@@ -105,7 +126,7 @@ impl Http {
         if !self.control.take_request() {
             return Err(CallError::Stopped);
         }
-        let mut request = self.client.request(method, self.target.http(path));
+        let mut request = self.client().request(method, self.target.http(path));
         request = match caller {
             Caller::Anonymous => request,
             Caller::Player(token) => request.bearer_auth(token),
@@ -114,6 +135,7 @@ impl Http {
         if let Some(body) = body {
             request = request.json(body);
         }
+        self.stats.sent(op);
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let text = response.text().await.map_err(transport)?;

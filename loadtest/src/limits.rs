@@ -27,6 +27,11 @@ pub const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 pub const WS_OUTBOUND_FRAMES_MAX: usize = 256;
 /// Pushes (events, relays) queued for one socket's consumer before the reader waits.
 pub const WS_PUSH_FRAMES_MAX: usize = 4_096;
+/// Sockets per loopback source address when `--source-ips` is automatic: below the ~28,000
+/// ephemeral ports of one address, with room for the HTTP client and sockets in TIME_WAIT.
+pub const SOCKETS_PER_SOURCE_MAX: u32 = 20_000;
+/// Most loopback source addresses (127.0.0.1 to 127.0.0.64).
+pub const SOURCE_ADDRS_MAX: u32 = 64;
 /// Failure details kept per correctness check; the rest are only counted.
 pub const CHECK_DETAILS_MAX: usize = 10;
 /// Seats of the lobbies the harness forms.

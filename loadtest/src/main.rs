@@ -5,6 +5,7 @@
 
 mod answer;
 mod api;
+mod chart;
 mod cli;
 mod control;
 mod ctx;
@@ -13,11 +14,14 @@ mod http;
 mod limits;
 mod pace;
 mod players;
+mod progress;
 mod report;
 mod rss;
 mod run;
 mod scenarios;
+mod server_counts;
 mod slo;
+mod sources;
 mod stamp;
 mod stats;
 mod target;
@@ -35,7 +39,7 @@ fn main() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("error: {error}");
-            std::process::exit(2);
+            std::process::exit(report::EXIT_USAGE);
         }
     };
     // Thousands of sockets need more than the usual 1024 descriptors; the hard limit is the cap.

@@ -5,19 +5,16 @@ use crate::api::{self, Account};
 use crate::control::LoadWindow;
 use crate::ctx::Ctx;
 use crate::limits::{ADMIT_WAVE_PLAYERS_MAX, REGISTER_IN_FLIGHT_MAX, SETUP_IN_FLIGHT_MAX};
+use crate::progress::Phase;
 use crate::ws::{Connected, Socket};
 use futures_util::StreamExt;
 use futures_util::stream;
 use pzo_protocol::{EntryId, UserId};
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 /// Check name for setup steps that must succeed for the scenario to mean anything.
 pub const CHECK_SETUP: &str = "setup completes";
-/// How often setup progress is printed.
-const PROGRESS_INTERVAL: Duration = Duration::from_secs(2);
 
 /// One simulated player.
 #[derive(Debug, Clone)]
@@ -28,50 +25,20 @@ pub struct Player {
     pub entry_id: Option<EntryId>,
 }
 
-/// Prints `done/total` every couple of seconds until dropped.
-struct Progress {
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Progress {
-    fn start(ctx: &Arc<Ctx>, what: &'static str, total: usize, done: Arc<AtomicU64>, failed: Arc<AtomicU64>) -> Self {
-        let ctx = ctx.clone();
-        let task = tokio::spawn(async move {
-            let started = tokio::time::Instant::now();
-            loop {
-                tokio::time::sleep(PROGRESS_INTERVAL).await;
-                let done = done.load(Ordering::Relaxed);
-                let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
-                let failed = failed.load(Ordering::Relaxed);
-                ctx.progress(format!("{what}: {done}/{total} ({rate:.0}/s, {failed} failed)"));
-            }
-        });
-        Self { task }
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// Registers `count` players, `REGISTER_IN_FLIGHT_MAX` at a time; those that failed are left out.
 pub async fn register(ctx: &Arc<Ctx>, count: u32) -> Vec<Player> {
-    let done = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let _progress = Progress::start(ctx, "registered", count as usize, done.clone(), failed.clone());
+    let phase = Arc::new(ctx.bars.counted("register", u64::from(count)));
     let players: Vec<Option<Player>> = stream::iter(0..count)
         .map(|index| {
-            let (ctx, done, failed) = (ctx.clone(), done.clone(), failed.clone());
+            let (ctx, phase) = (ctx.clone(), phase.clone());
             async move {
                 match api::register(&ctx.http).await {
                     Ok(account) => {
-                        done.fetch_add(1, Ordering::Relaxed);
+                        phase.done();
                         Some(Player { index, account, entry_id: None })
                     }
                     Err(error) => {
-                        failed.fetch_add(1, Ordering::Relaxed);
+                        phase.failed();
                         ctx.fail_answer(CHECK_SETUP, "register", &error);
                         None
                     }
@@ -83,20 +50,25 @@ pub async fn register(ctx: &Arc<Ctx>, count: u32) -> Vec<Player> {
         .await;
     let mut players: Vec<Player> = players.into_iter().flatten().collect();
     players.sort_by_key(|player| player.index);
-    ctx.progress(format!("registered {}/{count}", players.len()));
+    phase.finish(format!("{} registered", players.len()));
     players
 }
 
 /// Puts every player on the waitlist; those that failed keep no entry.
 pub async fn join_waitlist(ctx: &Arc<Ctx>, players: &mut [Player]) {
+    let phase = Arc::new(ctx.bars.counted("waitlist join", players.len() as u64));
     let entries: Vec<(usize, Option<EntryId>)> = stream::iter(players.iter().enumerate())
         .map(|(slot, player)| {
-            let ctx = ctx.clone();
+            let (ctx, phase) = (ctx.clone(), phase.clone());
             let token = player.account.token.clone();
             async move {
                 match api::join_waitlist(&ctx.http, &token).await {
-                    Ok(entry) => (slot, Some(entry)),
+                    Ok(entry) => {
+                        phase.done();
+                        (slot, Some(entry))
+                    }
                     Err(error) => {
+                        phase.failed();
                         ctx.fail_answer(CHECK_SETUP, "waitlist join", &error);
                         (slot, None)
                     }
@@ -106,6 +78,7 @@ pub async fn join_waitlist(ctx: &Arc<Ctx>, players: &mut [Player]) {
         .buffer_unordered(SETUP_IN_FLIGHT_MAX)
         .collect()
         .await;
+    phase.finish("");
     for (slot, entry) in entries {
         players[slot].entry_id = entry;
     }
@@ -136,16 +109,19 @@ pub async fn admit(ctx: &Arc<Ctx>, players: &[Player]) -> HashSet<UserId> {
         .filter_map(|p| p.entry_id.map(|entry| (p.account.user_id, entry)))
         .filter(|(user, _)| !admitted.contains(user))
         .collect();
-    if !stragglers.is_empty() {
-        ctx.progress(format!("admitting {} players one by one", stragglers.len()));
-    }
+    // Entries of earlier runs can wait ahead of ours; those players are admitted one by one.
+    let phase = Arc::new(ctx.bars.counted("admit one by one", stragglers.len() as u64));
     let results: Vec<Option<UserId>> = stream::iter(stragglers)
         .map(|(user, entry)| {
-            let ctx = ctx.clone();
+            let (ctx, phase) = (ctx.clone(), phase.clone());
             async move {
                 match api::admit_entry(&ctx.http, entry).await {
-                    Ok(()) => Some(user),
+                    Ok(()) => {
+                        phase.done();
+                        Some(user)
+                    }
                     Err(error) => {
+                        phase.failed();
                         ctx.fail_answer(CHECK_SETUP, format_args!("admit entry {entry}"), &error);
                         None
                     }
@@ -155,6 +131,7 @@ pub async fn admit(ctx: &Arc<Ctx>, players: &[Player]) -> HashSet<UserId> {
         .buffer_unordered(SETUP_IN_FLIGHT_MAX)
         .collect()
         .await;
+    phase.finish("");
     admitted.extend(results.into_iter().flatten());
     ctx.progress(format!("admitted {}/{}", admitted.len(), ours.len()));
     admitted
@@ -177,22 +154,17 @@ pub async fn connect(
     forward_pushes: bool,
 ) -> Vec<Option<Connected>> {
     let count = players.len();
+    let phase = Arc::new(ctx.bars.counted("connect", count as u64));
     let tasks: Vec<_> = players
         .iter()
         .enumerate()
         .map(|(slot, player)| {
-            let ctx = ctx.clone();
+            let (ctx, phase) = (ctx.clone(), phase.clone());
             let token = player.account.token.clone();
             let at = window.ramp_slot(slot, count);
             tokio::spawn(async move {
                 tokio::time::sleep_until(at).await;
-                match Socket::connect(&ctx.sockets, &token, forward_pushes).await {
-                    Ok(connected) => Some(connected),
-                    Err(error) => {
-                        ctx.fail_call(CHECK_SETUP, "socket connect", &error);
-                        None
-                    }
-                }
+                connect_one(&ctx, &phase, &token, forward_pushes).await
             })
         })
         .collect();
@@ -201,6 +173,21 @@ pub async fn connect(
         sockets.push(task.await.unwrap_or(None));
     }
     let up = sockets.iter().filter(|socket| socket.is_some()).count();
-    ctx.progress(format!("connected {up}/{count} sockets"));
+    phase.finish(format!("{up} sockets up"));
     sockets
+}
+
+/// Connects one player's socket, counting it on `phase`; `None` (recorded) when it failed.
+pub async fn connect_one(ctx: &Ctx, phase: &Phase, token: &str, forward_pushes: bool) -> Option<Connected> {
+    match Socket::connect(&ctx.sockets, token, forward_pushes).await {
+        Ok(connected) => {
+            phase.done();
+            Some(connected)
+        }
+        Err(error) => {
+            phase.failed();
+            ctx.fail_call(CHECK_SETUP, "socket connect", &error);
+            None
+        }
+    }
 }

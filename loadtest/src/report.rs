@@ -1,6 +1,7 @@
 //! The run's report: per-operation rows graded against the SLO table, correctness checks and
 //! scenario metrics; printed as a table and written as JSON.
 
+use crate::server_counts::CountRow;
 use crate::slo::{SloTable, Verdict, grade};
 use crate::stats::Stats;
 use serde::Serialize;
@@ -12,6 +13,8 @@ pub const EXIT_PASS: i32 = 0;
 pub const EXIT_SLO_BREACH: i32 = 1;
 pub const EXIT_CORRECTNESS: i32 = 3;
 pub const EXIT_ABORTED: i32 = 4;
+/// A command line that parsed but cannot be run here (clap's own code for usage errors).
+pub const EXIT_USAGE: i32 = 2;
 
 /// What the run was.
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +73,10 @@ pub struct Report {
     pub checks: Vec<CheckRow>,
     pub metrics: Vec<MetricRow>,
     pub notes: Vec<String>,
+    /// The server's own request counts against the harness's, per operation sent.
+    pub server_counts: Vec<CountRow>,
+    /// Where the latency chart was written.
+    pub chart: Option<String>,
     /// Why the run was cut short, when it was.
     pub aborted: Option<String>,
     pub slo_breach: bool,
@@ -123,6 +130,8 @@ impl Report {
             checks,
             metrics,
             notes: stats.notes(),
+            server_counts: Vec::new(),
+            chart: None,
             aborted,
             slo_breach,
             correctness_failure,
@@ -186,6 +195,27 @@ impl Report {
                 let _ = writeln!(out, "  {:<52} {:>14.2} {}", metric.name, metric.value, metric.unit);
             }
         }
+        if !self.server_counts.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nserver counts over the run (answered <= server <= sent):\n  {:<30} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                "server op", "sent", "answered", "/metrics", "/slo life", "/slo win"
+            );
+            for row in &self.server_counts {
+                let count = |n: Option<u64>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+                let _ = writeln!(
+                    out,
+                    "  {:<30} {:>9} {:>9} {:>9} {:>9} {:>9}  {}",
+                    row.server_op,
+                    row.sent,
+                    row.answered,
+                    row.metrics_delta,
+                    count(row.slo_lifetime_delta),
+                    count(row.slo_window),
+                    if row.holds() { "match" } else { "MISMATCH" }
+                );
+            }
+        }
         if !self.checks.is_empty() {
             let _ = writeln!(out, "\nchecks:");
             for check in &self.checks {
@@ -199,6 +229,9 @@ impl Report {
         }
         for note in &self.notes {
             let _ = writeln!(out, "note: {note}");
+        }
+        if let Some(chart) = &self.chart {
+            let _ = writeln!(out, "latency chart: {chart}");
         }
         if let Some(reason) = &self.aborted {
             let _ = writeln!(out, "ABORTED: {reason}");

@@ -287,6 +287,8 @@ mod tests {
             ok: count - failed,
             rejected: 0,
             failed,
+            sent: count,
+            answered: count,
             p50_ms: Some(p50),
             p99_ms: Some(p99),
             max_ms: Some(p99),

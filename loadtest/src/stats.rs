@@ -31,6 +31,10 @@ pub struct OpStats {
     ok: u64,
     rejected: u64,
     failed: u64,
+    /// Requests handed to the wire (counted when sent, whatever became of them).
+    sent: u64,
+    /// Requests the server answered (with success, a refusal or a fault).
+    answered: u64,
     first: Option<Instant>,
     last: Option<Instant>,
 }
@@ -39,7 +43,7 @@ impl OpStats {
     fn new() -> Self {
         let latency_us =
             Histogram::new_with_bounds(1, LATENCY_US_MAX, LATENCY_SIGFIGS).expect("static histogram bounds are valid");
-        Self { latency_us, ok: 0, rejected: 0, failed: 0, first: None, last: None }
+        Self { latency_us, ok: 0, rejected: 0, failed: 0, sent: 0, answered: 0, first: None, last: None }
     }
 
     fn record(&mut self, outcome: Outcome, latency: Option<Duration>, at: Instant) {
@@ -49,6 +53,7 @@ impl OpStats {
             Outcome::Failed => self.failed += 1,
         }
         if let Some(latency) = latency {
+            self.answered += 1;
             let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).max(1);
             self.latency_us.saturating_record(us);
         }
@@ -70,6 +75,8 @@ impl OpStats {
             ok: self.ok,
             rejected: self.rejected,
             failed: self.failed,
+            sent: self.sent,
+            answered: self.answered,
             p50_ms: sampled.then(|| ms(self.latency_us.value_at_quantile(0.50))),
             p99_ms: sampled.then(|| ms(self.latency_us.value_at_quantile(0.99))),
             max_ms: sampled.then(|| ms(self.latency_us.max())),
@@ -86,6 +93,10 @@ pub struct OpSummary {
     pub ok: u64,
     pub rejected: u64,
     pub failed: u64,
+    /// Requests put on the wire (see [`Stats::sent`]).
+    pub sent: u64,
+    /// Requests that came back with an answer (the ones with a latency).
+    pub answered: u64,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub max_ms: Option<f64>,
@@ -137,6 +148,30 @@ impl Stats {
     pub fn record(&self, op: &'static str, outcome: Outcome, latency: Option<Duration>) {
         let now = Instant::now();
         lock(&self.ops).entry(op).or_insert_with(OpStats::new).record(outcome, latency, now);
+    }
+
+    /// Counts one request of `op` put on the wire, at the moment it is sent: a request whose
+    /// caller gave up before its end (a connect timeout) still reached the server, whose own
+    /// counts the run compares with this.
+    pub fn sent(&self, op: &'static str) {
+        lock(&self.ops).entry(op).or_insert_with(OpStats::new).sent += 1;
+    }
+
+    /// Requests recorded so far and how many of them failed, over every operation (for the
+    /// progress bar).
+    pub fn totals(&self) -> (u64, u64) {
+        lock(&self.ops)
+            .values()
+            .fold((0, 0), |(count, failed), op| (count + op.ok + op.rejected + op.failed, failed + op.failed))
+    }
+
+    /// Every operation's latency histogram (microseconds), sorted by op name, for the chart.
+    pub fn latency_histograms(&self) -> Vec<(String, Histogram<u64>)> {
+        let ops = lock(&self.ops);
+        let mut all: Vec<(String, Histogram<u64>)> =
+            ops.iter().map(|(op, stats)| ((*op).to_owned(), stats.latency_us.clone())).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
     }
 
     /// Records a check that held.
@@ -213,6 +248,8 @@ mod tests {
         assert_eq!(rows.len(), 1);
         let row = &rows[0];
         assert_eq!((row.count, row.ok, row.rejected, row.failed), (102, 100, 1, 1));
+        // The failure without an answer is not counted as answered; nothing was marked sent.
+        assert_eq!((row.answered, row.sent), (101, 0));
         let p50 = row.p50_ms.unwrap();
         let p99 = row.p99_ms.unwrap();
         assert!((49.0..=51.0).contains(&p50), "p50 {p50}");
@@ -238,6 +275,18 @@ mod tests {
         let row = &stats.op_summaries()[0];
         assert_eq!(row.p99_ms, None);
         assert_eq!(row.failure_rate(), 1.0);
+    }
+
+    #[test]
+    fn counts_sends_apart_from_outcomes() {
+        let stats = Stats::default();
+        stats.sent("ping");
+        stats.sent("ping");
+        stats.record("ping", Outcome::Ok, Some(Duration::from_millis(1)));
+        let row = &stats.op_summaries()[0];
+        assert_eq!((row.sent, row.answered, row.count), (2, 1, 1));
+        assert_eq!(stats.totals(), (1, 0));
+        assert_eq!(stats.latency_histograms()[0].1.len(), 1);
     }
 
     #[test]

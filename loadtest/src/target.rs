@@ -2,7 +2,7 @@
 //! derived from it (HTTP paths and the `/ws` socket).
 
 use reqwest::Url;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// Why a `--url` was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +66,15 @@ impl Target {
     pub fn base(&self) -> &str {
         self.base.as_str()
     }
+
+    /// The server's socket address (a name is resolved once, here: sockets connect to the
+    /// address itself so that each can be bound to its own source address first).
+    pub fn socket_addr(&self) -> std::io::Result<SocketAddr> {
+        let mut addrs = self.base.socket_addrs(|| None)?;
+        // Prefer IPv4: the extra loopback source addresses are 127.0.0.x.
+        addrs.sort_by_key(|addr| !addr.is_ipv4());
+        addrs.into_iter().next().ok_or_else(|| std::io::Error::other(format!("{} resolves to nothing", self.base)))
+    }
 }
 
 #[cfg(test)]
@@ -103,5 +112,13 @@ mod tests {
         let target = Target::parse("http://127.0.0.1:8080/ignored?x=1", false).unwrap();
         assert_eq!(target.http("/users/register").as_str(), "http://127.0.0.1:8080/users/register");
         assert_eq!(target.socket(), "ws://127.0.0.1:8080/ws");
+    }
+
+    #[test]
+    fn resolves_the_socket_address() {
+        let target = Target::parse("http://127.0.0.1:8080", false).unwrap();
+        assert_eq!(target.socket_addr().unwrap(), "127.0.0.1:8080".parse().unwrap());
+        let default_port = Target::parse("http://127.0.0.2", false).unwrap();
+        assert_eq!(default_port.socket_addr().unwrap(), "127.0.0.2:80".parse().unwrap());
     }
 }

@@ -4,6 +4,7 @@
 use crate::answer::{CallError, ErrorView};
 use crate::control::RunControl;
 use crate::limits::{WS_CONNECT_TIMEOUT, WS_OUTBOUND_FRAMES_MAX, WS_PUSH_FRAMES_MAX, WS_REPLY_TIMEOUT};
+use crate::sources::Sources;
 use crate::stamp::now_us;
 use crate::stats::{Outcome, Stats};
 use crate::view;
@@ -12,6 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use pzo_protocol::request::AuthArgs;
 use pzo_protocol::{ClientFrame, Codec, Request};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -33,6 +35,10 @@ const CHECK_READ: &str = "server reads our frames";
 #[derive(Debug, Clone)]
 pub struct SocketParams {
     pub url: String,
+    /// The server's address, resolved once.
+    pub addr: SocketAddr,
+    /// The local addresses sockets connect from.
+    pub sources: Sources,
     pub codec: Codec,
     pub control: Arc<RunControl>,
     pub stats: Arc<Stats>,
@@ -113,7 +119,8 @@ impl Socket {
         }
         let mut request = params.url.as_str().into_client_request().map_err(|e| CallError::Transport(e.to_string()))?;
         request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(params.codec.protocol()));
-        let (stream, _response) = tokio_tungstenite::connect_async_with_config(request, None, true)
+        let tcp = params.sources.connect(params.addr).await.map_err(|e| CallError::Transport(e.to_string()))?;
+        let (stream, _response) = tokio_tungstenite::client_async_with_config(request, tcp, None)
             .await
             .map_err(|e| CallError::Transport(e.to_string()))?;
         let (sink, stream) = stream.split();
@@ -211,6 +218,7 @@ impl Socket {
         if !self.params.control.take_request() {
             return Err(CallError::Stopped);
         }
+        let op = request.name();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let frame = ClientFrame { id, request };
         let message = match self.params.codec {
@@ -221,6 +229,7 @@ impl Socket {
         self.shared.pending().insert(id, tx);
         let exchange = async {
             self.out.send(message).await.map_err(|_| CallError::Transport("socket closed".into()))?;
+            self.params.stats.sent(op);
             rx.await.map_err(|_| CallError::Transport("socket closed before the reply".into()))
         };
         let result = tokio::time::timeout(WS_REPLY_TIMEOUT, exchange).await.unwrap_or(Err(CallError::Timeout));
@@ -231,7 +240,7 @@ impl Socket {
     }
 }
 
-type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type WsStream = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WsStream, Message>,

@@ -5,6 +5,7 @@ use super::begin_load;
 use crate::ctx::Ctx;
 use crate::pace::{Pacer, interval_of};
 use crate::players::{self, Player};
+use crate::progress::Phase;
 use crate::rss;
 use crate::ws::Socket;
 use pzo_protocol::Request;
@@ -20,13 +21,14 @@ pub async fn run(ctx: Arc<Ctx>) {
     let rss_before = server_rss_kib(&ctx);
     let window = begin_load(&ctx);
     let count = players.len();
+    let phase = Arc::new(ctx.bars.counted("connect", count as u64));
     let holders: Vec<_> = players
         .into_iter()
         .enumerate()
         .map(|(slot, player)| {
-            let ctx = ctx.clone();
+            let (ctx, phase) = (ctx.clone(), phase.clone());
             let at = window.ramp_slot(slot, count);
-            tokio::spawn(async move { hold(&ctx, player, at, slot, count).await })
+            tokio::spawn(async move { hold(&ctx, &phase, player, at, slot, count).await })
         })
         .collect();
     let mut sockets = Vec::with_capacity(count);
@@ -49,15 +51,9 @@ pub async fn run(ctx: Arc<Ctx>) {
 }
 
 /// Connects at `at`, then pings at the configured rate until the window ends.
-async fn hold(ctx: &Ctx, player: Player, at: Instant, slot: usize, count: usize) -> Option<Socket> {
+async fn hold(ctx: &Ctx, phase: &Phase, player: Player, at: Instant, slot: usize, count: usize) -> Option<Socket> {
     tokio::time::sleep_until(at).await;
-    let (socket, _) = match Socket::connect(&ctx.sockets, &player.account.token, false).await {
-        Ok(connected) => connected,
-        Err(error) => {
-            ctx.fail_call(players::CHECK_SETUP, "socket connect", &error);
-            return None;
-        }
-    };
+    let (socket, _) = players::connect_one(ctx, phase, &player.account.token, false).await?;
     // Spread the first pings over one interval so sockets do not ping in lockstep.
     let phase = interval_of(ctx.config.rate).mul_f64(slot as f64 / count.max(1) as f64);
     let mut pacer = Pacer::new(ctx.config.rate, Instant::now() + phase);

@@ -31,5 +31,6 @@ fn begin_load(ctx: &Ctx) -> LoadWindow {
     let config = &ctx.config;
     let window = ctx.control.begin_load(config.ramp, config.duration, HARD_CAP_GRACE);
     ctx.progress(format!("load phase: {}s ramp + {}s", config.ramp.as_secs_f64(), config.duration.as_secs_f64()));
+    ctx.bars.start_load(config.ramp + config.duration, ctx.stats.clone());
     window
 }

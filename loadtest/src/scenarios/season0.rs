@@ -51,6 +51,8 @@ const DEPOSIT_GOLD: i64 = 100_000;
 const GOLDEN_HELM_GOLD: i64 = 500;
 /// Gold withdrawn after each game.
 const WITHDRAW_GOLD: i64 = 10;
+/// How often the load bar's counts of players and games are refreshed.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 /// How long to wait before asking the leaderboard again for a row that may still be on its way.
 const LEADERBOARD_RETRY_DELAY: Duration = Duration::from_millis(250);
 
@@ -357,16 +359,16 @@ async fn check_leaderboard(ctx: &Ctx, socket: &Socket, who: u32) {
     ctx.stats.fail(CHECK_LEADERBOARD, format!("player {who}: no own row after a finished game"));
 }
 
+/// Keeps the load bar's detail current: players through each step, games finished.
 async fn report_progress(shared: Arc<Shared>) {
     loop {
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        tokio::time::sleep(PROGRESS_INTERVAL).await;
         let tally = &shared.tally;
-        shared.ctx.progress(format!(
-            "registered {}, admitted {}, games finished {}, requests {}",
+        shared.ctx.bars.set_detail(format!(
+            "registered {}, admitted {}, games {}",
             tally.registered.load(Ordering::Relaxed),
             tally.admitted.load(Ordering::Relaxed),
             tally.games.load(Ordering::Relaxed),
-            shared.ctx.control.requests_sent(),
         ));
     }
 }
