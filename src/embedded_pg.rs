@@ -128,6 +128,25 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
+    /// Starts a stopped server again on the port it had, so every URL already handed out (a
+    /// connection pool's) stays valid: fault tests stop the database under a running server and
+    /// bring it back. A no-op if it is running. Fails (and stays stopped) if the port was taken
+    /// meanwhile, since moving to another port would silently strand those URLs.
+    pub async fn restart(&self) -> Result<(), EmbeddedPgError> {
+        if !self.stopped.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        // stop() removed a temporary socket dir; postgres refuses to start without it.
+        create_dir(&self.socket_dir)?;
+        if let Some(user) = &self.run_as {
+            user.grant_access(&[&self.socket_dir]).await?;
+        }
+        run(self.start_command(self.port)).await.map_err(|e| self.start_failed(e.to_string()))?;
+        self.stopped.store(false, Ordering::SeqCst);
+        tracing::info!("embedded PostgreSQL restarted on 127.0.0.1:{}", self.port);
+        Ok(())
+    }
+
     async fn initdb(&self) -> Result<(), EmbeddedPgError> {
         tracing::info!("initialising embedded PostgreSQL cluster in {}", self.cluster_dir.display());
         let mut cmd = self.command(&self.bins.initdb);
@@ -182,12 +201,16 @@ impl EmbeddedPostgres {
                 Err(e) => last_error = Some(e),
             }
         }
-        let reason = last_error.map_or_else(String::new, |e| e.to_string());
-        Err(EmbeddedPgError::StartFailed {
+        Err(self.start_failed(last_error.map_or_else(String::new, |e| e.to_string())))
+    }
+
+    /// A start failure with the end of the server log, which says why postgres gave up.
+    fn start_failed(&self, reason: String) -> EmbeddedPgError {
+        EmbeddedPgError::StartFailed {
             reason,
             log: self.log_file.clone(),
             log_tail: tail(&fs::read_to_string(&self.log_file).unwrap_or_default(), 20),
-        })
+        }
     }
 
     fn start_command(&self, port: u16) -> Command {
@@ -460,7 +483,12 @@ mod tests {
 
         let pg = EmbeddedPostgres::start(&dir).await.expect("restart on existing cluster");
         select_one(&pg).await;
+        let port = pg.port();
         pg.stop().await.expect("second stop");
+        pg.restart().await.expect("restart on the same port");
+        assert_eq!(pg.port(), port, "URLs handed out before the stop stay valid");
+        select_one(&pg).await;
+        pg.stop().await.expect("third stop");
         drop(pg);
         fs::remove_dir_all(&dir).expect("remove test dir");
     }
