@@ -9,10 +9,14 @@
 // The harness is shared with `tests/api`; this binary uses only part of it.
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
+mod helpers;
 #[allow(dead_code)]
 #[path = "../api/sockets.rs"]
+mod sockets;
 // The load test's reader of /proc/<pid>/status: the server runs in this process.
 #[path = "../../loadtest/src/rss.rs"]
+mod rss;
 
+mod connection_killed;
 mod database_restart;
 mod support;
