@@ -13,6 +13,7 @@ pub mod leaderboard;
 pub mod lobby;
 pub mod ostree;
 pub mod player;
+pub mod replay;
 pub mod waitlist;
 pub mod world;
 

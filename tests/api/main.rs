@@ -9,6 +9,7 @@ mod faults;
 mod games;
 mod helpers;
 mod realtime;
+mod replay;
 mod sockets;
 mod users;
 mod waitlist;

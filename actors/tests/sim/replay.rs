@@ -5,11 +5,10 @@
 
 use super::check::Check;
 use super::system::{System, new_board, waitlist_config};
-use pzo_actors::leaderboard::{self, BestScore};
 use pzo_actors::player::PlayerState;
+use pzo_actors::replay::{self, LobbyView};
 use pzo_actors::waitlist::WaitlistState;
-use pzo_protocol::model::GameStatus;
-use pzo_protocol::{EventData, GameId, UserId};
+use pzo_protocol::UserId;
 use std::collections::HashMap;
 
 fn fresh_players(sys: &System) -> HashMap<UserId, PlayerState> {
@@ -71,19 +70,7 @@ pub fn waitlist(sys: &System) -> Check {
 
 /// The board rebuilt from game results and resets.
 pub fn board(sys: &System) -> Check {
-    let mut board = new_board(1);
-    for committed in &sys.log {
-        match &committed.event.data {
-            EventData::GameFinished(e) => {
-                let scores: Vec<(UserId, i64)> = e.results.iter().map(|r| (r.user_id, r.score)).collect();
-                for (user, best) in leaderboard::submit(&board, &scores, committed.event.at).reply {
-                    board.record(user, BestScore { score: best.score, achieved_at: best.achieved_at });
-                }
-            }
-            EventData::LeaderboardReset(e) => board = new_board(e.season),
-            _ => {}
-        }
-    }
+    let board = replay::board(sys.log.iter().map(|c| (&c.event.data, c.event.at)), new_board);
     let (mut live, mut again) = (String::new(), String::new());
     System::render_board(&sys.board, &mut live);
     System::render_board(&board, &mut again);
@@ -93,39 +80,9 @@ pub fn board(sys: &System) -> Check {
     Ok(())
 }
 
-/// What the game events say of a lobby: host, status and members in join order.
-#[derive(Debug, PartialEq)]
-struct LobbyView {
-    host: UserId,
-    status: GameStatus,
-    members: Vec<UserId>,
-}
-
 /// The lobbies' host, status and members rebuilt from the game events.
 pub fn lobbies(sys: &System) -> Check {
-    let mut lobbies: HashMap<GameId, LobbyView> = HashMap::new();
-    for committed in &sys.log {
-        match &committed.event.data {
-            EventData::GameCreated(e) => {
-                lobbies.insert(e.game_id, LobbyView { host: e.host_id, status: GameStatus::Open, members: Vec::new() });
-            }
-            EventData::GameJoined(e) => {
-                lobbies.get_mut(&e.game_id).ok_or("join before create")?.members.push(e.user_id)
-            }
-            EventData::GameLeft(e) => {
-                let lobby = lobbies.get_mut(&e.game_id).ok_or("leave before create")?;
-                lobby.members.retain(|u| *u != e.user_id);
-                (lobby.host, lobby.status) = (e.host_id, e.status);
-            }
-            EventData::GameStarted(e) => {
-                lobbies.get_mut(&e.game_id).ok_or("start before create")?.status = GameStatus::Started
-            }
-            EventData::GameFinished(e) => {
-                lobbies.get_mut(&e.game_id).ok_or("finish before create")?.status = GameStatus::Finished;
-            }
-            _ => {}
-        }
-    }
+    let lobbies = replay::lobbies(sys.log.iter().map(|c| &c.event.data)).map_err(|e| e.to_string())?;
     for (id, live) in &sys.lobbies {
         let live = LobbyView { host: live.host_id, status: live.status, members: live.member_ids() };
         let again = lobbies.get(id);
