@@ -25,6 +25,8 @@ pub const WS_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Frames queued for one socket's writer.
 pub const WS_OUTBOUND_FRAMES_MAX: usize = 256;
+/// Read buffer reserved per socket (grows past it for a larger frame).
+pub const WS_READ_BUFFER_BYTES: usize = 8 * 1024;
 /// Pushes (events, relays) queued for one socket's consumer before the reader waits.
 pub const WS_PUSH_FRAMES_MAX: usize = 4_096;
 /// Sockets per loopback source address when `--source-ips` is automatic: below the ~28,000

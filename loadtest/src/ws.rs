@@ -3,7 +3,9 @@
 
 use crate::answer::{CallError, ErrorView};
 use crate::control::RunControl;
-use crate::limits::{WS_CONNECT_TIMEOUT, WS_OUTBOUND_FRAMES_MAX, WS_PUSH_FRAMES_MAX, WS_REPLY_TIMEOUT};
+use crate::limits::{
+    WS_CONNECT_TIMEOUT, WS_OUTBOUND_FRAMES_MAX, WS_PUSH_FRAMES_MAX, WS_READ_BUFFER_BYTES, WS_REPLY_TIMEOUT,
+};
 use crate::sources::Sources;
 use crate::stamp::now_us;
 use crate::stats::{Outcome, Stats};
@@ -22,6 +24,7 @@ use tokio::task::AbortHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use uuid::Uuid;
 
 /// The harness measurement of connecting and authenticating one socket.
@@ -120,7 +123,11 @@ impl Socket {
         let mut request = params.url.as_str().into_client_request().map_err(|e| CallError::Transport(e.to_string()))?;
         request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(params.codec.protocol()));
         let tcp = params.sources.connect(params.addr).await.map_err(|e| CallError::Transport(e.to_string()))?;
-        let (stream, _response) = tokio_tungstenite::client_async_with_config(request, tcp, None)
+        // tungstenite reserves 128 KiB of read buffer per socket by default: at 100,000 sockets
+        // that is 12 GiB of address space and one mmap each (past vm.max_map_count). The
+        // server's frames are small; the buffer still grows for a large one.
+        let config = WebSocketConfig::default().read_buffer_size(WS_READ_BUFFER_BYTES);
+        let (stream, _response) = tokio_tungstenite::client_async_with_config(request, tcp, Some(config))
             .await
             .map_err(|e| CallError::Transport(e.to_string()))?;
         let (sink, stream) = stream.split();
