@@ -16,6 +16,7 @@ const KILL_PAUSE: Duration = Duration::from_millis(150);
 
 #[actix_web::test]
 async fn connections_killed_mid_batch() {
+    let _alone = one_at_a_time().await;
     let app = Arc::new(spawn_app().await);
     let players = register_many(&app, "Killed", CLIENTS).await;
     let rss_before = rss_kib();

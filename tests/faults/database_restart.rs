@@ -25,6 +25,7 @@ const STOP_MARGIN: Duration = Duration::from_secs(1);
 
 #[actix_web::test]
 async fn postgres_stopped_and_restarted_under_load() {
+    let _alone = one_at_a_time().await;
     let dir = std::env::temp_dir().join(format!("pzo-faults-pg-{}", uuid::Uuid::new_v4().simple()));
     let pg = match EmbeddedPostgres::start(&dir).await {
         Err(EmbeddedPgError::BinariesNotFound) => {

@@ -243,6 +243,14 @@ pub async fn ready_within(app: &TestApp, limit: Duration) -> Option<Duration> {
     None
 }
 
+/// Held by each fault test for its whole run: RSS is the process's, so tests run one at a time
+/// and none is charged another's memory (or slowed by its load past the recovery bound).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
+}
+
 /// This process's resident memory in KiB (the server runs in-process).
 pub fn rss_kib() -> u64 {
     crate::rss::resident_kib(std::process::id()).expect("VmRSS of this process")
