@@ -19,4 +19,5 @@ mod rss;
 
 mod connection_killed;
 mod database_restart;
+mod slow_reader;
 mod support;
