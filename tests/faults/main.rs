@@ -19,5 +19,6 @@ mod rss;
 
 mod connection_killed;
 mod database_restart;
+mod reconnect_storm;
 mod slow_reader;
 mod support;
