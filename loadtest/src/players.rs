@@ -27,7 +27,7 @@ pub struct Player {
 
 /// Registers `count` players, `REGISTER_IN_FLIGHT_MAX` at a time; those that failed are left out.
 pub async fn register(ctx: &Arc<Ctx>, count: u32) -> Vec<Player> {
-    let phase = Arc::new(ctx.bars.counted("register", u64::from(count)));
+    let phase = ctx.bars.counted("register", u64::from(count));
     let players: Vec<Option<Player>> = stream::iter(0..count)
         .map(|index| {
             let (ctx, phase) = (ctx.clone(), phase.clone());
@@ -56,7 +56,7 @@ pub async fn register(ctx: &Arc<Ctx>, count: u32) -> Vec<Player> {
 
 /// Puts every player on the waitlist; those that failed keep no entry.
 pub async fn join_waitlist(ctx: &Arc<Ctx>, players: &mut [Player]) {
-    let phase = Arc::new(ctx.bars.counted("waitlist join", players.len() as u64));
+    let phase = ctx.bars.counted("waitlist join", players.len() as u64);
     let entries: Vec<(usize, Option<EntryId>)> = stream::iter(players.iter().enumerate())
         .map(|(slot, player)| {
             let (ctx, phase) = (ctx.clone(), phase.clone());
@@ -110,7 +110,7 @@ pub async fn admit(ctx: &Arc<Ctx>, players: &[Player]) -> HashSet<UserId> {
         .filter(|(user, _)| !admitted.contains(user))
         .collect();
     // Entries of earlier runs can wait ahead of ours; those players are admitted one by one.
-    let phase = Arc::new(ctx.bars.counted("admit one by one", stragglers.len() as u64));
+    let phase = ctx.bars.counted("admit one by one", stragglers.len() as u64);
     let results: Vec<Option<UserId>> = stream::iter(stragglers)
         .map(|(user, entry)| {
             let (ctx, phase) = (ctx.clone(), phase.clone());
@@ -154,7 +154,7 @@ pub async fn connect(
     forward_pushes: bool,
 ) -> Vec<Option<Connected>> {
     let count = players.len();
-    let phase = Arc::new(ctx.bars.counted("connect", count as u64));
+    let phase = ctx.bars.counted("connect", count as u64);
     let tasks: Vec<_> = players
         .iter()
         .enumerate()

@@ -1,7 +1,7 @@
 //! Live progress on stderr: an indicatif bar per phase (registration, connects, the load window)
 //! with its rate and errors while stderr is a terminal; where it is not (CI logs, a file),
 //! indicatif hides itself and each phase prints plain lines instead: one when it ends, and one
-//! every [`PLAIN_LINE_INTERVAL`] for the load window.
+//! every [`PLAIN_LINE_INTERVAL`] while it runs.
 
 use crate::stats::Stats;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -43,10 +43,16 @@ impl Progress {
     }
 
     /// A phase of `total` steps (players registered, sockets connected).
-    pub fn counted(&self, what: &'static str, total: u64) -> Phase {
+    pub fn counted(&self, what: &'static str, total: u64) -> Arc<Phase> {
         let bar = self.multi.add(ProgressBar::new(total));
         bar.set_style(style(COUNTED_TEMPLATE));
-        Phase::start(self.scenario, what, bar)
+        let phase = Arc::new(Phase::start(self.scenario, what, bar));
+        if phase.bar.is_hidden() {
+            // No bar to watch: a long phase (100,000 registrations) still says how far it got.
+            let ticker = tokio::spawn(tick_plain(phase.clone()));
+            *lock(&phase.ticker) = Some(ticker.abort_handle());
+        }
+        phase
     }
 
     /// The load window of `length`: its bar shows the seconds gone and, sampled from `stats`,
@@ -151,6 +157,10 @@ impl Phase {
         }
         let line = self.line(summary.as_ref());
         if self.bar.is_hidden() {
+            if self.bar.length() == Some(0) {
+                // A phase with nothing to do (no stragglers to admit) says nothing.
+                return;
+            }
             eprintln!("[{}] {line}", self.scenario);
         } else {
             self.bar.finish_with_message(summary.as_ref().to_owned());
@@ -183,6 +193,14 @@ impl Drop for Phase {
         if let Some(ticker) = lock(&self.ticker).take() {
             ticker.abort();
         }
+    }
+}
+
+/// Prints a counted phase's line every [`PLAIN_LINE_INTERVAL`] until it finishes.
+async fn tick_plain(phase: Arc<Phase>) {
+    loop {
+        tokio::time::sleep(PLAIN_LINE_INTERVAL).await;
+        eprintln!("[{}] {}", phase.scenario, phase.line("running"));
     }
 }
 

@@ -1,7 +1,8 @@
-//! `connect-idle`: N authenticated sockets held open with periodic pings; reports ping latency
-//! and, for a local server given by `--server-pid`, its memory per socket.
+//! `connect-idle`: N authenticated sockets held open with periodic pings once the ramp is over;
+//! reports ping latency and, for a local server given by `--server-pid`, its memory per socket.
 
 use super::begin_load;
+use crate::control::LoadWindow;
 use crate::ctx::Ctx;
 use crate::pace::{Pacer, interval_of};
 use crate::players::{self, Player};
@@ -21,14 +22,13 @@ pub async fn run(ctx: Arc<Ctx>) {
     let rss_before = server_rss_kib(&ctx);
     let window = begin_load(&ctx);
     let count = players.len();
-    let phase = Arc::new(ctx.bars.counted("connect", count as u64));
+    let phase = ctx.bars.counted("connect", count as u64);
     let holders: Vec<_> = players
         .into_iter()
         .enumerate()
         .map(|(slot, player)| {
             let (ctx, phase) = (ctx.clone(), phase.clone());
-            let at = window.ramp_slot(slot, count);
-            tokio::spawn(async move { hold(&ctx, &phase, player, at, slot, count).await })
+            tokio::spawn(async move { hold(&ctx, &phase, player, window, slot, count).await })
         })
         .collect();
     let mut sockets = Vec::with_capacity(count);
@@ -51,12 +51,22 @@ pub async fn run(ctx: Arc<Ctx>) {
 }
 
 /// Connects at `at`, then pings at the configured rate until the window ends.
-async fn hold(ctx: &Ctx, phase: &Phase, player: Player, at: Instant, slot: usize, count: usize) -> Option<Socket> {
+async fn hold(
+    ctx: &Ctx,
+    phase: &Phase,
+    player: Player,
+    window: LoadWindow,
+    slot: usize,
+    count: usize,
+) -> Option<Socket> {
+    let (at, ramp_end) = (window.ramp_slot(slot, count), window.ramp_end);
     tokio::time::sleep_until(at).await;
     let (socket, _) = players::connect_one(ctx, phase, &player.account.token, false).await?;
-    // Spread the first pings over one interval so sockets do not ping in lockstep.
+    let ping_from = ramp_end.max(Instant::now());
+    // Heartbeats measure sockets being held: they start once the ramp is over (connects are
+    // measured as ws.connect), spread over one interval so sockets do not ping in lockstep.
     let phase = interval_of(ctx.config.rate).mul_f64(slot as f64 / count.max(1) as f64);
-    let mut pacer = Pacer::new(ctx.config.rate, Instant::now() + phase);
+    let mut pacer = Pacer::new(ctx.config.rate, ping_from + phase);
     while ctx.control.pause_until(pacer.next_slot(Instant::now())).await {
         if socket.request(Request::Ping(NoArgs {})).await.is_err() && !socket.is_open() {
             break;
