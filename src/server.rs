@@ -68,6 +68,9 @@ pub async fn start(
             .default_service(web::to(http::ops::not_found))
     })
     .workers(workers)
+    // Replies and pushes are small frames written back to back (an event, then the reply):
+    // with Nagle's algorithm the second waits for the client's delayed ACK, ~40 ms on Linux.
+    .tcp_nodelay(true)
     .shutdown_timeout(5)
     .disable_signals();
     let server = server.bind(config.bind).map_err(|source| ServerError::Bind { addr: config.bind, source })?;
