@@ -9,7 +9,7 @@ use pzo_actors::effect::{Audience, Effect, EventDraft};
 use pzo_protocol::{Event, Timestamp, UserId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Commands waiting for the journal; past this, callers get `SERVICE_UNAVAILABLE` at once.
@@ -18,6 +18,14 @@ pub const JOURNAL_QUEUE_COMMANDS_MAX: usize = 65_536;
 pub const JOURNAL_BATCH_COMMANDS_MAX: usize = 4_096;
 
 const _: () = assert!(JOURNAL_BATCH_COMMANDS_MAX <= JOURNAL_QUEUE_COMMANDS_MAX);
+
+/// How long the writer keeps asking whether an interrupted COMMIT landed before it gives up on
+/// that batch (answers it 503 and re-reads the last stored `seq` before the next batch).
+pub const IN_DOUBT_RESOLVE_FOR: Duration = Duration::from_secs(20);
+/// The transaction's own id, so an interrupted COMMIT can be looked up afterwards.
+const CURRENT_XID_SQL: &str = "SELECT txid_current()";
+/// First pause between those questions; it doubles up to a second.
+const IN_DOUBT_RETRY_FIRST: Duration = Duration::from_millis(50);
 
 /// Why a command was not committed. Either way, nothing of it was applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,7 +110,14 @@ impl Journal {
         let stats = Arc::new(JournalStats::default());
         stats.last_seq.store(u64::try_from(last).unwrap_or(0), Ordering::SeqCst);
         let (tx, rx) = mpsc::channel(JOURNAL_QUEUE_COMMANDS_MAX);
-        let writer = Writer { pool, rx, after, stats: stats.clone(), next_seq: u64::try_from(last).unwrap_or(0) + 1 };
+        let writer = Writer {
+            pool,
+            rx,
+            after,
+            stats: stats.clone(),
+            next_seq: u64::try_from(last).unwrap_or(0) + 1,
+            resync_seq: false,
+        };
         crate::runtime::spawn(writer.run());
         Ok(Self { tx, stats })
     }
@@ -144,6 +159,9 @@ struct Writer {
     after: Arc<dyn AfterCommit>,
     stats: Arc<JournalStats>,
     next_seq: u64,
+    /// Set when an interrupted commit could not be resolved: the next batch first re-reads the
+    /// last stored `seq`, so it never reuses numbers a commit that did land took.
+    resync_seq: bool,
 }
 
 /// A command with its events numbered, ready to write.
@@ -182,6 +200,12 @@ impl Writer {
     }
 
     async fn write_batch(&mut self, commands: Vec<JournalCommand>) {
+        if self.resync_seq {
+            match self.last_stored_seq().await {
+                Ok(last) => (self.next_seq, self.resync_seq) = (last + 1, false),
+                Err(error) => return refuse(commands, &CommitError::Unavailable(error.to_string())),
+            }
+        }
         let first_seq = self.next_seq;
         let numbered = self.number(commands);
         let started = Instant::now();
@@ -200,6 +224,24 @@ impl Writer {
                     Box::pin(self.write_batch(vec![command])).await;
                 }
             }
+            Err(JournalError::InDoubt { error, xid }) => {
+                tracing::warn!(%error, xid, "the connection failed during COMMIT; asking the database whether it landed");
+                let landed = self.landed(xid).await;
+                match landed {
+                    Some(true) => self.acknowledge(numbered),
+                    Some(false) => {
+                        self.next_seq = first_seq;
+                        refuse_numbered(numbered, &CommitError::Unavailable(error.to_string()));
+                    }
+                    None => {
+                        // Unknown still: answer 503 (a retry with an idempotency key is safe) and
+                        // never reuse these numbers.
+                        tracing::error!("an interrupted commit could not be resolved; its batch is answered 503");
+                        self.resync_seq = true;
+                        refuse_numbered(numbered, &CommitError::Unavailable(error.to_string()));
+                    }
+                }
+            }
             Err(error) => {
                 self.next_seq = first_seq;
                 let failure = if is_constraint(&error) {
@@ -208,11 +250,50 @@ impl Writer {
                     tracing::warn!(error = %error, "journal commit failed; the batch is refused");
                     CommitError::Unavailable(error.to_string())
                 };
-                for n in numbered {
-                    let _ = n.command.reply.send(Err(failure.clone()));
-                }
+                refuse_numbered(numbered, &failure);
             }
         }
+    }
+
+    /// Whether transaction `xid` committed, asked on a fresh connection until PostgreSQL knows
+    /// (the interrupted backend may still be finishing its COMMIT) or [`IN_DOUBT_RESOLVE_FOR`]
+    /// passes (then `None`). The batch's callers wait for this: answering before knowing would
+    /// either acknowledge a lost write or refuse a stored one the actors never applied. Commands
+    /// that arrive meanwhile are refused at once with a retryable 503.
+    async fn landed(&mut self, xid: i64) -> Option<bool> {
+        let deadline = Instant::now() + IN_DOUBT_RESOLVE_FOR;
+        let mut pause = IN_DOUBT_RETRY_FIRST;
+        loop {
+            match self.transaction_status(xid).await {
+                Ok(Some(status)) if status == "committed" => return Some(true),
+                Ok(Some(status)) if status == "aborted" => return Some(false),
+                Ok(status) => tracing::debug!(?status, "the interrupted transaction is not finished yet"),
+                Err(error) => tracing::debug!(%error, "the database cannot tell yet whether the batch landed"),
+            }
+            while let Ok(command) = self.rx.try_recv() {
+                refuse(
+                    vec![command],
+                    &CommitError::Unavailable("the journal is confirming an interrupted commit".into()),
+                );
+            }
+            if Instant::now() + pause > deadline {
+                return None;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// `committed`, `aborted` or `in progress`; None when PostgreSQL no longer remembers it.
+    async fn transaction_status(&self, xid: i64) -> Result<Option<String>, JournalError> {
+        let client = self.pool.get().await?;
+        Ok(client.query_one("SELECT txid_status($1)::text", &[&xid]).await?.get(0))
+    }
+
+    async fn last_stored_seq(&self) -> Result<u64, JournalError> {
+        let client = self.pool.get().await?;
+        let last: i64 = client.query_one("SELECT coalesce(max(seq), 0) FROM events", &[]).await?.get(0);
+        Ok(u64::try_from(last).unwrap_or(0))
     }
 
     async fn transaction(&self, batch: &[Numbered]) -> Result<(), JournalError> {
@@ -222,6 +303,7 @@ impl Writer {
         // Every statement is ready before any write, so the pipelined writes below go out in
         // order: a command's rows may reference each other (a game before its members).
         let prepared = prepare_batch(&tx, effects()).await?;
+        let xid_statement = tx.prepare_cached(CURRENT_XID_SQL).await?;
         let mut writes = Vec::new();
         for effect in effects().filter(|e| !is_batched(e)) {
             let statement = sql_of(effect).and_then(|sql| prepared.get(sql)).ok_or(JournalError::Unprepared)?;
@@ -231,16 +313,21 @@ impl Writer {
             batch.iter().flat_map(|n| n.events.iter().map(AsRef::as_ref).zip(n.command.events.iter())).collect();
         // Per-effect statements first, in order; then the ledger's multi-row statements and the
         // events insert, all pipelined on the one connection.
-        let (written, batched, inserted) = futures_util::future::join3(
+        // The transaction's id is asked for in the same pipeline: if the connection dies during
+        // COMMIT, PostgreSQL can still say what became of it (`txid_status`).
+        let (written, batched, inserted, xid) = futures_util::future::join4(
             futures_util::future::try_join_all(writes),
             write_batched(&tx, &prepared, effects()),
             insert_events(&tx, &prepared, &events),
+            tx.query_one(&xid_statement, &[]),
         )
         .await;
         written?;
         batched?;
         inserted?;
-        tx.commit().await?;
+        let xid: i64 = xid?.get(0);
+        // Past this point a failure leaves the outcome unknown: COMMIT may have landed.
+        tx.commit().await.map_err(|error| JournalError::InDoubt { error, xid })?;
         Ok(())
     }
 
@@ -265,12 +352,25 @@ enum JournalError {
     Db(#[from] tokio_postgres::Error),
     #[error("a statement of the batch was not prepared")]
     Unprepared,
+    /// The connection failed while COMMIT of transaction `xid` was in flight.
+    #[error("the outcome of transaction {xid}'s commit is unknown: {error}")]
+    InDoubt { error: tokio_postgres::Error, xid: i64 },
+}
+
+fn refuse(commands: Vec<JournalCommand>, failure: &CommitError) {
+    for command in commands {
+        let _ = command.reply.send(Err(failure.clone()));
+    }
+}
+
+fn refuse_numbered(batch: Vec<Numbered>, failure: &CommitError) {
+    refuse(batch.into_iter().map(|n| n.command).collect(), failure);
 }
 
 fn is_constraint(error: &JournalError) -> bool {
     match error {
         JournalError::Db(e) => e.code().is_some_and(|c| c.code().starts_with("23")),
-        JournalError::Pool(_) | JournalError::Unprepared => false,
+        JournalError::Pool(_) | JournalError::Unprepared | JournalError::InDoubt { .. } => false,
     }
 }
 
@@ -280,6 +380,6 @@ fn constraint_name(error: &JournalError) -> String {
             e.as_db_error().and_then(|d| d.constraint().map(str::to_owned)).unwrap_or_else(|| e.to_string())
         }
         JournalError::Pool(e) => e.to_string(),
-        JournalError::Unprepared => error.to_string(),
+        JournalError::Unprepared | JournalError::InDoubt { .. } => error.to_string(),
     }
 }

@@ -17,6 +17,7 @@ mod sockets;
 #[path = "../../loadtest/src/rss.rs"]
 mod rss;
 
+mod commit_in_doubt;
 mod connection_killed;
 mod database_restart;
 mod reconnect_storm;
