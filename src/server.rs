@@ -9,6 +9,7 @@ use actix_web::{App as HttpApp, HttpServer, web};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 /// A running server.
 pub struct Running {
@@ -35,6 +36,22 @@ pub async fn database(config: &Config) -> Result<(String, Option<Arc<EmbeddedPos
         None => {
             let embedded = EmbeddedPostgres::start(&config.data_dir).await?;
             Ok((embedded.url("pzo"), Some(Arc::new(embedded))))
+        }
+    }
+}
+
+/// A peer that has not taken our data for this long is gone: the kernel drops the connection.
+pub const STALLED_PEER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Sets `TCP_USER_TIMEOUT` on each accepted connection. A client that stops reading is taken off
+/// its socket by the bus at once, but actix-http closes the TCP connection only once its write
+/// buffer drains, which never happens while the peer's window stays shut; with the timeout, the
+/// kernel gives up on the unacknowledged bytes (Linux applies it to zero-window probes too) and
+/// the file handle and buffers come back.
+fn drop_stalled_peers(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(stream) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(error) = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(STALLED_PEER_TIMEOUT)) {
+            tracing::debug!(%error, "TCP_USER_TIMEOUT not set");
         }
     }
 }
@@ -71,6 +88,7 @@ pub async fn start(
     // Replies and pushes are small frames written back to back (an event, then the reply):
     // with Nagle's algorithm the second waits for the client's delayed ACK, ~40 ms on Linux.
     .tcp_nodelay(true)
+    .on_connect(drop_stalled_peers)
     .shutdown_timeout(5)
     .disable_signals();
     let server = server.bind(config.bind).map_err(|source| ServerError::Bind { addr: config.bind, source })?;
