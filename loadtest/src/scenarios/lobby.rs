@@ -1,9 +1,10 @@
 //! Game lobbies as the scenarios use them: a host creates, the others join, the host starts,
 //! and the admin finishes the game with scores.
 
+use crate::answer::CallError;
 use crate::api;
 use crate::ctx::Ctx;
-use crate::limits::LOBBY_SEATS;
+use crate::limits::{LOBBY_SEATS, RESOLVE_ATTEMPTS_MAX};
 use crate::view;
 use crate::ws::Socket;
 use futures_util::future::join_all;
@@ -16,6 +17,8 @@ use std::sync::Arc;
 pub const CHECK_LOBBY: &str = "lobbies form (create, join, start)";
 /// Check name: the admin can finish a game.
 pub const CHECK_FINISH: &str = "games finish";
+/// Pause before sending an unanswered finish again.
+const FINISH_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A player in a lobby, with the socket the lobby talks through.
 #[derive(Debug)]
@@ -70,22 +73,39 @@ pub async fn form(ctx: &Ctx, members: Vec<Arc<Member>>, name: String) -> Option<
     Some(Lobby { game_id, members: joined })
 }
 
-/// Finishes the game through the admin door, scoring members 100, 200, ...
+/// Finishes the game through the admin door, scoring members 100, 200, ... A finish that got no
+/// answer or a server fault is sent again (a few times): a game left unfinished keeps its members
+/// in it, and their next lobby would be refused `ALREADY_IN_GAME`.
 pub async fn finish(ctx: &Ctx, lobby: &Lobby) -> bool {
-    let results = lobby
+    let results: Vec<GameResult> = lobby
         .members
         .iter()
         .zip(1..)
         .map(|(member, rank)| GameResult { user_id: member.user_id, score: 100 * rank })
         .collect();
-    match api::finish_game(&ctx.http, lobby.game_id, results).await {
-        Ok(()) => {
-            ctx.stats.pass(CHECK_FINISH);
-            true
-        }
-        Err(error) => {
-            ctx.fail_answer(CHECK_FINISH, format_args!("games.finish {}", lobby.game_id), &error);
-            false
+    let what = || format!("games.finish {}", lobby.game_id);
+    for attempt in 1..=RESOLVE_ATTEMPTS_MAX {
+        match api::finish_game(&ctx.http, lobby.game_id, results.clone()).await {
+            Ok(()) => {
+                ctx.stats.pass(CHECK_FINISH);
+                return true;
+            }
+            // An earlier attempt went through after all: the game is no longer open.
+            Err(error) if attempt > 1 && error.is("GAME_NOT_OPEN") => {
+                ctx.stats.pass(CHECK_FINISH);
+                return true;
+            }
+            Err(error @ (CallError::Server(_) | CallError::Timeout | CallError::Transport(_)))
+                if attempt < RESOLVE_ATTEMPTS_MAX =>
+            {
+                ctx.note(format!("{}: {error}; sending it again", what()));
+                tokio::time::sleep(FINISH_RETRY_DELAY).await;
+            }
+            Err(error) => {
+                ctx.fail_answer(CHECK_FINISH, what(), &error);
+                return false;
+            }
         }
     }
+    false
 }
