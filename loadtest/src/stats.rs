@@ -134,6 +134,7 @@ pub struct Stats {
     ops: Mutex<HashMap<&'static str, OpStats>>,
     checks: Mutex<BTreeMap<&'static str, CheckSummary>>,
     metrics: Mutex<Vec<Metric>>,
+    tallies: Mutex<BTreeMap<&'static str, u64>>,
     notes: Mutex<Vec<String>>,
 }
 
@@ -207,6 +208,12 @@ impl Stats {
         lock(&self.metrics).push(Metric { name: name.into(), value, unit });
     }
 
+    /// Counts one occurrence of `name`, reported as a metric (for events that can happen
+    /// thousands of times, where a note each would flood the report).
+    pub fn tally(&self, name: &'static str) {
+        *lock(&self.tallies).entry(name).or_insert(0) += 1;
+    }
+
     /// A line for the report that is neither a number nor a check (a warning, a fallback taken).
     pub fn note(&self, text: impl Into<String>) {
         lock(&self.notes).push(text.into());
@@ -224,7 +231,13 @@ impl Stats {
     }
 
     pub fn metrics(&self) -> Vec<Metric> {
-        lock(&self.metrics).clone()
+        let tallies: Vec<Metric> = lock(&self.tallies)
+            .iter()
+            .map(|(name, count)| Metric { name: (*name).to_owned(), value: *count as f64, unit: "times" })
+            .collect();
+        let mut metrics = lock(&self.metrics).clone();
+        metrics.extend(tallies);
+        metrics
     }
 
     pub fn notes(&self) -> Vec<String> {
@@ -287,6 +300,17 @@ mod tests {
         assert_eq!((row.sent, row.answered, row.count), (2, 1, 1));
         assert_eq!(stats.totals(), (1, 0));
         assert_eq!(stats.latency_histograms()[0].1.len(), 1);
+    }
+
+    #[test]
+    fn tallies_become_metrics() {
+        let stats = Stats::default();
+        stats.tally("resent");
+        stats.tally("resent");
+        stats.metric("sockets", 3.0, "sockets");
+        let metrics = stats.metrics();
+        assert_eq!(metrics.len(), 2);
+        assert_eq!((metrics[1].name.as_str(), metrics[1].value), ("resent", 2.0));
     }
 
     #[test]
