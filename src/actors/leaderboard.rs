@@ -9,7 +9,9 @@ use pzo_actors::leaderboard::{self as rules, BestScore, BoardState, RankedScore}
 use pzo_protocol::event::LeaderboardUpdated;
 use pzo_protocol::model::LeaderboardEntry;
 use pzo_protocol::{ApiError, Event, EventData, Timestamp, UserId};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -113,94 +115,207 @@ struct Board {
     pending: BTreeSet<UserId>,
 }
 
+/// A write of the board (a game's scores, a reset, a coalesced update) whose commit is awaited
+/// beside the mailbox, so page reads are answered from the committed state meanwhile instead
+/// of queueing behind the journal (and overflowing the mailbox under load).
+type InFlight = Pin<Box<dyn Future<Output = Committed> + Send>>;
+
+/// Writes wait in order behind the one in flight: each is computed from the state its
+/// predecessor committed, as if the actor had awaited it.
+enum Write {
+    Game { effects: Vec<Effect>, events: Vec<EventDraft>, scores: Vec<(UserId, i64)>, reply: GameReply },
+    Reset { reply: oneshot::Sender<Result<(u32, u32), ApiError>> },
+}
+
+type GameReply = oneshot::Sender<Result<Vec<Arc<Event>>, ApiError>>;
+
+/// A finished commit and what applying it needs.
+enum Committed {
+    Game {
+        result: Result<Vec<Arc<Event>>, ApiError>,
+        records: Vec<(UserId, BestScore)>,
+        reply: GameReply,
+    },
+    Reset {
+        result: Result<(), ApiError>,
+        archived: u32,
+        season: u32,
+        reply: oneshot::Sender<Result<(u32, u32), ApiError>>,
+    },
+    Update {
+        result: Result<(), ApiError>,
+        changed: Vec<UserId>,
+    },
+}
+
+/// What woke the actor.
+enum Wake {
+    Message(Option<BoardMsg>),
+    Committed(Committed),
+    Flush,
+}
+
+/// Resolves with the in-flight commit, or never when there is none.
+async fn in_flight_done(in_flight: &mut Option<InFlight>) -> Committed {
+    match in_flight.as_mut() {
+        Some(commit) => commit.await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Board {
     async fn run(mut self, mut rx: mpsc::Receiver<BoardMsg>) {
         let mut flush = tokio::time::interval(LEADERBOARD_FLUSH_INTERVAL);
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                msg = rx.recv() => match msg {
-                    Some(msg) => self.handle(msg).await,
-                    None => break,
-                },
-                _ = flush.tick(), if !self.pending.is_empty() => self.flush().await,
+        let mut in_flight: Option<InFlight> = None;
+        let mut queued: VecDeque<Write> = VecDeque::new();
+        let mut open = true;
+        while open || in_flight.is_some() || !queued.is_empty() {
+            let idle = in_flight.is_none() && queued.is_empty();
+            let wake = tokio::select! {
+                msg = rx.recv(), if open => Wake::Message(msg),
+                done = in_flight_done(&mut in_flight), if in_flight.is_some() => Wake::Committed(done),
+                _ = flush.tick(), if idle && !self.pending.is_empty() => Wake::Flush,
+            };
+            match wake {
+                Wake::Message(None) => open = false,
+                Wake::Message(Some(BoardMsg::Page { start, count, around, me, reply })) => {
+                    let _ = reply.send(self.page(start, count, around, me));
+                }
+                Wake::Message(Some(BoardMsg::RecordGame { effects, events, scores, reply })) => {
+                    enqueue(&mut queued, Write::Game { effects, events, scores, reply });
+                }
+                Wake::Message(Some(BoardMsg::Reset { reply })) => enqueue(&mut queued, Write::Reset { reply }),
+                Wake::Committed(done) => {
+                    in_flight = None;
+                    self.apply(done);
+                }
+                Wake::Flush => in_flight = Some(self.flush()),
+            }
+            if in_flight.is_none() {
+                in_flight = queued.pop_front().map(|write| self.start(write));
             }
         }
     }
 
-    async fn handle(&mut self, msg: BoardMsg) {
-        match msg {
-            BoardMsg::RecordGame { mut effects, events, scores, reply } => {
-                let now = (self.clock)();
+    fn page(&self, start: usize, count: usize, around: Option<UserId>, me: Option<UserId>) -> BoardPage {
+        let (start, rows) = match around {
+            Some(user) => self.state.around(user, count),
+            None => (start, self.state.page(start, count)),
+        };
+        BoardPage {
+            id: self.state.id.clone(),
+            name: self.state.name.clone(),
+            season: self.state.season,
+            total: self.state.len(),
+            start,
+            rows,
+            me: me.and_then(|u| self.state.rank_of(u)),
+        }
+    }
+
+    /// Computes a write from the committed state and hands it to the journal.
+    fn start(&self, write: Write) -> InFlight {
+        let journal = self.journal.clone();
+        let now = (self.clock)();
+        match write {
+            Write::Game { mut effects, events, scores, reply } => {
                 let outcome = rules::submit(&self.state, &scores, now);
                 effects.extend(outcome.effects);
-                let result = self.journal.commit(effects, events, now, None).await.map_err(commit_error);
+                let records = outcome.reply;
+                Box::pin(async move {
+                    let result = journal.commit(effects, events, now, None).await.map_err(commit_error);
+                    Committed::Game { result, records, reply }
+                })
+            }
+            Write::Reset { reply } => {
+                let outcome = rules::reset(&self.state, now);
+                let (archived, season) = (self.state.season, outcome.reply);
+                Box::pin(async move {
+                    let result = journal
+                        .commit(outcome.effects, outcome.events, now, None)
+                        .await
+                        .map(drop)
+                        .map_err(commit_error);
+                    Committed::Reset { result, archived, season, reply }
+                })
+            }
+        }
+    }
+
+    /// Folds a committed write into the state and answers its caller.
+    fn apply(&mut self, done: Committed) {
+        match done {
+            Committed::Game { result, records, reply } => {
                 if result.is_ok() {
-                    for (user, best) in outcome.reply {
+                    for (user, best) in records {
                         self.state.record(user, BestScore { score: best.score, achieved_at: best.achieved_at });
                         self.pending.insert(user);
                     }
                 }
                 let _ = reply.send(result);
             }
-            BoardMsg::Page { start, count, around, me, reply } => {
-                let (start, rows) = match around {
-                    Some(user) => self.state.around(user, count),
-                    None => (start, self.state.page(start, count)),
-                };
-                let me = me.and_then(|u| self.state.rank_of(u));
-                let _ = reply.send(BoardPage {
-                    id: self.state.id.clone(),
-                    name: self.state.name.clone(),
-                    season: self.state.season,
-                    total: self.state.len(),
-                    start,
-                    rows,
-                    me,
-                });
-            }
-            BoardMsg::Reset { reply } => {
-                let now = (self.clock)();
-                let outcome = rules::reset(&self.state, now);
-                let archived = self.state.season;
-                let result =
-                    self.journal.commit(outcome.effects, outcome.events, now, None).await.map_err(commit_error);
+            Committed::Reset { result, archived, season, reply } => {
                 if result.is_ok() {
-                    self.state = BoardState::new(self.state.id.clone(), self.state.name.clone(), outcome.reply);
+                    self.state = BoardState::new(self.state.id.clone(), self.state.name.clone(), season);
                     self.pending.clear();
                 }
-                let _ = reply.send(result.map(|_| (archived, outcome.reply)));
+                let _ = reply.send(result.map(|()| (archived, season)));
             }
+            Committed::Update { result: Err(error), changed } => {
+                tracing::warn!(%error, "leaderboard update not published; retrying at the next flush");
+                self.pending.extend(changed);
+            }
+            Committed::Update { result: Ok(()), .. } => {}
         }
     }
 
-    /// Emits one coalesced update carrying the changed rows with their current ranks.
-    async fn flush(&mut self) {
+    /// Emits one coalesced update carrying the changed rows with their ranks at this moment.
+    fn flush(&mut self) -> InFlight {
         let changed: Vec<UserId> = std::mem::take(&mut self.pending).into_iter().collect();
-        let names = crate::store::directory(&self.pool, &changed).await.unwrap_or_default();
-        let mut entries: Vec<LeaderboardEntry> = changed
-            .iter()
-            .filter_map(|u| self.state.rank_of(*u))
-            .map(|r| match names.get(&r.user_id) {
-                // Hidden players keep their rank and score, listed anonymously as on the pages.
-                Some((_, false)) => {
-                    LeaderboardEntry { rank: r.rank, user_id: None, display_name: "anonymous".into(), score: r.score }
-                }
-                found => LeaderboardEntry {
-                    rank: r.rank,
-                    user_id: Some(r.user_id),
-                    display_name: found.map(|(name, _)| name.clone()).unwrap_or_default(),
-                    score: r.score,
-                },
-            })
-            .collect();
-        entries.sort_by_key(|e| e.rank);
-        entries.truncate(LEADERBOARD_UPDATE_ENTRIES_MAX);
-        let data = LeaderboardUpdated { leaderboard_id: self.state.id.clone(), season: self.state.season, entries };
-        let event = EventDraft::for_leaderboard(&self.state.id, EventData::LeaderboardUpdated(data));
-        if let Err(error) = self.journal.commit(Vec::new(), vec![event], (self.clock)(), None).await {
-            tracing::warn!(%error, "leaderboard update not published; retrying at the next flush");
-            self.pending.extend(changed);
-        }
+        let mut ranked: Vec<RankedScore> = changed.iter().filter_map(|u| self.state.rank_of(*u)).collect();
+        ranked.sort_by_key(|r| r.rank);
+        ranked.truncate(LEADERBOARD_UPDATE_ENTRIES_MAX);
+        let (board, season) = (self.state.id.clone(), self.state.season);
+        let (journal, pool, now) = (self.journal.clone(), self.pool.clone(), (self.clock)());
+        Box::pin(async move {
+            let users: Vec<UserId> = ranked.iter().map(|r| r.user_id).collect();
+            let names = crate::store::directory(&pool, &users).await.unwrap_or_default();
+            let entries = ranked
+                .iter()
+                .map(|r| match names.get(&r.user_id) {
+                    // Hidden players keep their rank and score, listed anonymously as on the pages.
+                    Some((_, false)) => LeaderboardEntry {
+                        rank: r.rank,
+                        user_id: None,
+                        display_name: "anonymous".into(),
+                        score: r.score,
+                    },
+                    found => LeaderboardEntry {
+                        rank: r.rank,
+                        user_id: Some(r.user_id),
+                        display_name: found.map(|(name, _)| name.clone()).unwrap_or_default(),
+                        score: r.score,
+                    },
+                })
+                .collect();
+            let data = LeaderboardUpdated { leaderboard_id: board.clone(), season, entries };
+            let event = EventDraft::for_leaderboard(&board, EventData::LeaderboardUpdated(data));
+            let result = journal.commit(Vec::new(), vec![event], now, None).await.map(drop).map_err(commit_error);
+            Committed::Update { result, changed }
+        })
+    }
+}
+
+/// Queues a write behind the one in flight; past the mailbox's own bound it is refused, so a
+/// board that cannot keep up answers 503 instead of growing without limit.
+fn enqueue(queued: &mut VecDeque<Write>, write: Write) {
+    if queued.len() < MAILBOX_CAPACITY {
+        queued.push_back(write);
+        return;
+    }
+    match write {
+        Write::Game { reply, .. } => drop(reply.send(Err(mailbox_error()))),
+        Write::Reset { reply } => drop(reply.send(Err(mailbox_error()))),
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::helpers::*;
 use serde_json::json;
+use std::time::Duration;
 
 #[actix_web::test]
 async fn fifty_concurrent_joins_seat_exactly_seven() {
@@ -78,4 +79,45 @@ async fn host_passes_on_leave_and_empty_lobby_closes() {
     assert_eq!(body["data"]["game"]["host_id"], guest.id.as_str());
     let (_, body) = app.post("/games/leave", Some(&guest.token), json!({"game_id": game_id})).await;
     assert_eq!(body["data"]["game"]["status"], "closed");
+}
+
+/// A board answers pages from its committed state while a game's scores wait on the journal:
+/// with the events table locked, a finish cannot commit, yet reads of the board go on; once
+/// the lock goes, the finish lands and the board shows it.
+#[actix_web::test]
+async fn board_reads_do_not_wait_behind_a_finish_in_flight() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let host = app.admitted("Host").await;
+    let guest = app.admitted("Guest").await;
+    let (_, body) = app.post("/games", Some(&host.token), json!({"name": "locked", "max_players": 2})).await;
+    let game = body["data"]["game"]["id"].as_str().expect("game id").to_owned();
+    app.post("/games/join", Some(&guest.token), json!({"game_id": game})).await;
+    let (status, body) = app.post("/games/start", Some(&host.token), json!({"game_id": game})).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (mut locker, connection) =
+        tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
+    tokio::spawn(connection);
+    let lock = locker.transaction().await.expect("a transaction");
+    lock.batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE").await.expect("the lock");
+    let finishing = {
+        let (app, game, host) = (app.clone(), game.clone(), host.id.clone());
+        tokio::spawn(async move {
+            let results = json!({"game_id": game, "results": [{"user_id": host, "score": 77}]});
+            app.admin_post("/games/finish", results).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!finishing.is_finished(), "the finish waits for the locked table");
+    for _ in 0..5 {
+        let read = app.get("/leaderboard/season0?limit=10", Some(&guest.token));
+        let (status, body) = tokio::time::timeout(Duration::from_secs(5), read).await.expect("the read is answered");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["entries"], json!([]), "only committed scores are shown: {body}");
+    }
+    lock.rollback().await.expect("the lock goes");
+    let (status, body) = finishing.await.expect("the finish task");
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = app.get("/leaderboard/season0?limit=10", Some(&guest.token)).await;
+    assert_eq!(body["data"]["entries"][0]["score"], 77, "{body}");
 }
