@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 struct Discard;
 
 impl AfterCommit for Discard {
-    fn committed(&self, _: &[(Arc<pzo_protocol::Event>, pzo_actors::effect::Audience)], _: Option<UserId>) {}
+    fn committed(&self, _: &[(Arc<pzo_protocol::Event>, pzo_actors::effect::Audience)], _: &[UserId]) {}
 }
 
 fn deposit(user_id: UserId, balance: i64) -> (Vec<Effect>, Vec<EventDraft>) {

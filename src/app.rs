@@ -81,11 +81,11 @@ struct Fanout {
 }
 
 impl AfterCommit for Fanout {
-    fn committed(&self, events: &[(Arc<Event>, Audience)], origin: Option<UserId>) {
+    fn committed(&self, events: &[(Arc<Event>, Audience)], origins: &[UserId]) {
         for (event, audience) in events {
             self.bus.publish(event, audience);
             for user in &audience.users {
-                if Some(*user) != origin {
+                if !origins.contains(user) {
                     if let Some(player) = self.players.get(user) {
                         player.notice(event.clone());
                     }

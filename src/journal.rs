@@ -42,14 +42,14 @@ pub struct JournalCommand {
     pub effects: Vec<Effect>,
     pub events: Vec<EventDraft>,
     pub at: Timestamp,
-    /// The player actor that applies this command's events itself (it gets no notice of them).
-    pub origin: Option<UserId>,
+    /// The player actors that apply this command's events themselves (they get no notice of them).
+    pub origins: Vec<UserId>,
     pub reply: oneshot::Sender<Result<Vec<Arc<Event>>, CommitError>>,
 }
 
 /// Receives committed events, in seq order, right after each commit.
 pub trait AfterCommit: Send + Sync + 'static {
-    fn committed(&self, events: &[(Arc<Event>, Audience)], origin: Option<UserId>);
+    fn committed(&self, events: &[(Arc<Event>, Audience)], origins: &[UserId]);
 }
 
 /// The journal's handle: cheap to clone.
@@ -122,7 +122,8 @@ impl Journal {
         Ok(Self { tx, stats })
     }
 
-    /// Submits a command and waits for its commit.
+    /// Submits a command and waits for its commit. `origin` is the player actor that applies the
+    /// events itself.
     pub async fn commit(
         &self,
         effects: Vec<Effect>,
@@ -130,11 +131,23 @@ impl Journal {
         at: Timestamp,
         origin: Option<UserId>,
     ) -> Result<Vec<Arc<Event>>, CommitError> {
+        self.commit_from(effects, events, at, origin.into_iter().collect()).await
+    }
+
+    /// [`Journal::commit`] for a command several player actors apply themselves (a lobby's
+    /// grouped joins).
+    pub async fn commit_from(
+        &self,
+        effects: Vec<Effect>,
+        events: Vec<EventDraft>,
+        at: Timestamp,
+        origins: Vec<UserId>,
+    ) -> Result<Vec<Arc<Event>>, CommitError> {
         if effects.is_empty() && events.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        let command = JournalCommand { effects, events, at, origin, reply };
+        let command = JournalCommand { effects, events, at, origins, reply };
         self.tx.try_send(command).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => CommitError::Unavailable("the journal queue is full".into()),
             mpsc::error::TrySendError::Closed(_) => CommitError::Unavailable("the journal has stopped".into()),
@@ -338,7 +351,7 @@ impl Writer {
         for n in batch {
             let fanout: Vec<(Arc<Event>, Audience)> =
                 n.events.iter().cloned().zip(n.command.events.iter().map(|d| d.audience.clone())).collect();
-            self.after.committed(&fanout, n.command.origin);
+            self.after.committed(&fanout, &n.command.origins);
             let _ = n.command.reply.send(Ok(n.events));
         }
     }

@@ -10,6 +10,7 @@ use pzo_actors::Outcome;
 use pzo_actors::lobby::{self as rules, LobbyState, Member};
 use pzo_protocol::codec::Relay;
 use pzo_protocol::event::LeaveReason;
+use pzo_protocol::limits::GAME_PLAYERS_MAX;
 use pzo_protocol::model::{Game, GameResult};
 use pzo_protocol::request::RelayPayload;
 use pzo_protocol::{ApiError, Event, GameId, ServerFrame, UserId};
@@ -111,6 +112,15 @@ impl Lobby {
         loop {
             tokio::select! {
                 msg = rx.recv() => match msg {
+                    Some(LobbyMsg::Join { member, reply }) => {
+                        let (joins, next) = joins_waiting(&mut rx, (member, reply));
+                        self.join_group(joins).await;
+                        self.publish_roster();
+                        if let Some(msg) = next {
+                            self.handle(msg).await;
+                            self.publish_roster();
+                        }
+                    }
                     Some(msg) => {
                         self.handle(msg).await;
                         self.publish_roster();
@@ -146,14 +156,7 @@ impl Lobby {
     async fn handle(&mut self, msg: LobbyMsg) {
         let now = self.app.now();
         match msg {
-            LobbyMsg::Join { member, reply } => {
-                let user = member.user_id;
-                let result = match rules::join(&self.state, member) {
-                    Ok(outcome) => self.commit(outcome, Some(user)).await.map(|e| (self.state.view(), e)),
-                    Err(e) => Err(e),
-                };
-                let _ = reply.send(result);
-            }
+            LobbyMsg::Join { member, reply } => self.join_group(vec![(member, reply)]).await,
             LobbyMsg::Leave { user_id, reason, reply } => {
                 let result = match rules::leave(&self.state, user_id, reason, now) {
                     Ok(outcome) => self.commit(outcome, Some(user_id)).await.map(|e| (self.state.view(), e)),
@@ -180,6 +183,52 @@ impl Lobby {
             }
             LobbyMsg::Relay { from, payload, reply } => {
                 let _ = reply.send(self.relay(from, payload));
+            }
+        }
+    }
+
+    /// Joins that arrived together commit together: each is decided against the state the ones
+    /// before it leave, and all land in one journal command (one transaction), so a lobby
+    /// filling up waits for one commit instead of one per seat. Refusals are answered after that
+    /// commit; if it fails, every join of the group answers its error (they were decided together).
+    async fn join_group(&mut self, joins: Vec<(Member, oneshot::Sender<Membership>)>) {
+        let mut next = self.state.clone();
+        let (mut effects, mut events) = (Vec::new(), Vec::new());
+        let mut decided = Vec::with_capacity(joins.len());
+        for (member, reply) in joins {
+            let user = member.user_id;
+            match rules::join(&next, member) {
+                Ok(outcome) => {
+                    let count = outcome.events.len();
+                    effects.extend(outcome.effects);
+                    events.extend(outcome.events);
+                    next = outcome.reply;
+                    decided.push((reply, Ok((user, count))));
+                }
+                Err(error) => decided.push((reply, Err(error))),
+            }
+        }
+        // Each joining player's actor applies its own events from the reply.
+        let origins: Vec<UserId> = decided.iter().filter_map(|(_, d)| d.as_ref().ok().map(|(user, _)| *user)).collect();
+        let committed = if origins.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.app.journal.commit_from(effects, events, self.app.now(), origins).await.map_err(commit_error)
+        };
+        match committed {
+            Ok(committed) => {
+                self.state = next;
+                let view = self.state.view();
+                let mut committed = committed.into_iter();
+                for (reply, decision) in decided {
+                    let result = decision.map(|(_, count)| (view.clone(), committed.by_ref().take(count).collect()));
+                    let _ = reply.send(result);
+                }
+            }
+            Err(error) => {
+                for (reply, _) in decided {
+                    let _ = reply.send(Err(error.clone()));
+                }
             }
         }
     }
@@ -215,6 +264,23 @@ pub fn relay_direct(app: &App, from: UserId, game_id: GameId, payload: RelayPayl
     let others: Vec<UserId> = roster.iter().copied().filter(|u| *u != from).collect();
     let frame = SharedFrame::new(ServerFrame::Relay(Arc::new(Relay { game_id, from, payload })));
     Some(Ok(app.bus.push_to_players(&others, &frame)))
+}
+
+/// The joins already queued behind `first` (up to a full lobby), and the first other message,
+/// which is handled right after them so the mailbox order holds.
+fn joins_waiting(
+    rx: &mut mpsc::Receiver<LobbyMsg>,
+    first: (Member, oneshot::Sender<Membership>),
+) -> (Vec<(Member, oneshot::Sender<Membership>)>, Option<LobbyMsg>) {
+    let mut joins = vec![first];
+    while joins.len() < GAME_PLAYERS_MAX as usize {
+        match rx.try_recv() {
+            Ok(LobbyMsg::Join { member, reply }) => joins.push((member, reply)),
+            Ok(other) => return (joins, Some(other)),
+            Err(_) => break,
+        }
+    }
+    (joins, None)
 }
 
 fn reject(msg: LobbyMsg) {

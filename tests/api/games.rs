@@ -121,3 +121,63 @@ async fn board_reads_do_not_wait_behind_a_finish_in_flight() {
     let (_, body) = app.get("/leaderboard/season0?limit=10", Some(&guest.token)).await;
     assert_eq!(body["data"]["entries"][0]["score"], 77, "{body}");
 }
+
+/// Joins that queue while a lobby's commit is in flight are decided in order and committed
+/// together: one transaction seats the ones that fit, the rest are refused `GAME_FULL`.
+#[actix_web::test]
+async fn queued_joins_commit_as_one_group() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let host = app.admitted("Host").await;
+    let mut joiners = Vec::new();
+    for n in 0..6 {
+        joiners.push(app.admitted(&format!("Joiner{n}")).await);
+    }
+    let (_, body) = app.post("/games", Some(&host.token), json!({"name": "grouped", "max_players": 4})).await;
+    let game = body["data"]["game"]["id"].as_str().expect("game id").to_owned();
+
+    let (mut locker, connection) =
+        tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
+    tokio::spawn(connection);
+    let lock = locker.transaction().await.expect("a transaction");
+    lock.batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE").await.expect("the lock");
+    let join = |player: &Player| {
+        let (app, game, token) = (app.clone(), game.clone(), player.token.clone());
+        tokio::spawn(async move { app.post("/games/join", Some(&token), json!({"game_id": game})).await })
+    };
+    let first = join(&joiners[0]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let queued: Vec<_> = joiners[1..].iter().map(join).collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    lock.rollback().await.expect("the lock goes");
+
+    let (status, body) = first.await.expect("the first join");
+    assert_eq!(status, 200, "{body}");
+    let mut seated = 0;
+    let mut full = 0;
+    for task in queued {
+        let (status, body) = task.await.expect("a queued join");
+        match status {
+            200 => seated += 1,
+            _ => {
+                assert_eq!(code(&body), "GAME_FULL", "{body}");
+                full += 1;
+            }
+        }
+    }
+    assert_eq!((seated, full), (2, 3), "two seats were left after the first joiner");
+    let (_, body) = app.get(&format!("/games/{game}"), Some(&host.token)).await;
+    assert_eq!(body["data"]["game"]["player_count"], 4, "{body}");
+
+    let db = locker;
+    let rows = db
+        .query(
+            "SELECT count(*), count(DISTINCT created_at) FROM events WHERE type = 'GAME_JOINED' AND game_id = $1::text::uuid",
+            &[&game],
+        )
+        .await
+        .expect("join events");
+    let (joins, commands): (i64, i64) = (rows[0].get(0), rows[0].get(1));
+    // The host's own join (with the game's creation), the first joiner alone, then the two
+    // queued seats in one command: joined one by one, they would carry four timestamps.
+    assert_eq!((joins, commands), (4, 3), "the queued seats commit as one command");
+}
