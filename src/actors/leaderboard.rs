@@ -9,7 +9,7 @@ use pzo_actors::leaderboard::{self as rules, BestScore, BoardState, RankedScore}
 use pzo_protocol::event::LeaderboardUpdated;
 use pzo_protocol::model::LeaderboardEntry;
 use pzo_protocol::{ApiError, Event, EventData, Timestamp, UserId};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -123,18 +123,30 @@ type InFlight = Pin<Box<dyn Future<Output = Committed> + Send>>;
 /// Writes wait in order behind the one in flight: each is computed from the state its
 /// predecessor committed, as if the actor had awaited it.
 enum Write {
-    Game { effects: Vec<Effect>, events: Vec<EventDraft>, scores: Vec<(UserId, i64)>, reply: GameReply },
+    Game(GameWrite),
     Reset { reply: oneshot::Sender<Result<(u32, u32), ApiError>> },
 }
+
+/// A finished game's own effects and events, and its scores for the board.
+struct GameWrite {
+    effects: Vec<Effect>,
+    events: Vec<EventDraft>,
+    scores: Vec<(UserId, i64)>,
+    reply: GameReply,
+}
+
+/// Most finished games one commit carries.
+const GAMES_PER_COMMIT_MAX: usize = 64;
 
 type GameReply = oneshot::Sender<Result<Vec<Arc<Event>>, ApiError>>;
 
 /// A finished commit and what applying it needs.
 enum Committed {
-    Game {
+    /// Games committed together: each reply with how many of the events are its own.
+    Games {
         result: Result<Vec<Arc<Event>>, ApiError>,
         records: Vec<(UserId, BestScore)>,
-        reply: GameReply,
+        replies: Vec<(GameReply, usize)>,
     },
     Reset {
         result: Result<(), ApiError>,
@@ -183,7 +195,7 @@ impl Board {
                     let _ = reply.send(self.page(start, count, around, me));
                 }
                 Wake::Message(Some(BoardMsg::RecordGame { effects, events, scores, reply })) => {
-                    enqueue(&mut queued, Write::Game { effects, events, scores, reply });
+                    enqueue(&mut queued, Write::Game(GameWrite { effects, events, scores, reply }));
                 }
                 Wake::Message(Some(BoardMsg::Reset { reply })) => enqueue(&mut queued, Write::Reset { reply }),
                 Wake::Committed(done) => {
@@ -193,7 +205,7 @@ impl Board {
                 Wake::Flush => in_flight = Some(self.flush()),
             }
             if in_flight.is_none() {
-                in_flight = queued.pop_front().map(|write| self.start(write));
+                in_flight = self.start_next(&mut queued);
             }
         }
     }
@@ -214,46 +226,84 @@ impl Board {
         }
     }
 
-    /// Computes a write from the committed state and hands it to the journal.
-    fn start(&self, write: Write) -> InFlight {
-        let journal = self.journal.clone();
-        let now = (self.clock)();
-        match write {
-            Write::Game { mut effects, events, scores, reply } => {
-                let outcome = rules::submit(&self.state, &scores, now);
-                effects.extend(outcome.effects);
-                let records = outcome.reply;
-                Box::pin(async move {
-                    let result = journal.commit(effects, events, now, None).await.map_err(commit_error);
-                    Committed::Game { result, records, reply }
-                })
-            }
-            Write::Reset { reply } => {
-                let outcome = rules::reset(&self.state, now);
-                let (archived, season) = (self.state.season, outcome.reply);
-                Box::pin(async move {
-                    let result = journal
-                        .commit(outcome.effects, outcome.events, now, None)
-                        .await
-                        .map(drop)
-                        .map_err(commit_error);
-                    Committed::Reset { result, archived, season, reply }
-                })
+    /// Starts the next queued write. Finished games queued back to back go in one commit (one
+    /// transaction) as long as no player is in two of them, so a backlog of finishes drains at
+    /// the journal's batch rate instead of one commit per game.
+    fn start_next(&self, queued: &mut VecDeque<Write>) -> Option<InFlight> {
+        match queued.pop_front()? {
+            Write::Reset { reply } => Some(self.start_reset(reply)),
+            Write::Game(first) => {
+                let mut players: HashSet<UserId> = first.scores.iter().map(|(user, _)| *user).collect();
+                let mut games = vec![first];
+                while games.len() < GAMES_PER_COMMIT_MAX {
+                    let disjoint = match queued.front() {
+                        Some(Write::Game(next)) => next.scores.iter().all(|(user, _)| !players.contains(user)),
+                        _ => false,
+                    };
+                    match queued.pop_front() {
+                        Some(Write::Game(next)) if disjoint => {
+                            players.extend(next.scores.iter().map(|(user, _)| *user));
+                            games.push(next);
+                        }
+                        Some(other) => {
+                            queued.push_front(other);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                Some(self.start_games(games))
             }
         }
+    }
+
+    /// Computes the games' board rows from the committed state and hands everything to the journal.
+    fn start_games(&self, games: Vec<GameWrite>) -> InFlight {
+        let (journal, now) = (self.journal.clone(), (self.clock)());
+        let scores: Vec<(UserId, i64)> = games.iter().flat_map(|game| game.scores.iter().copied()).collect();
+        let outcome = rules::submit(&self.state, &scores, now);
+        let (mut effects, mut events, mut replies) = (Vec::new(), Vec::new(), Vec::with_capacity(games.len()));
+        for game in games {
+            replies.push((game.reply, game.events.len()));
+            effects.extend(game.effects);
+            events.extend(game.events);
+        }
+        effects.extend(outcome.effects);
+        let records = outcome.reply;
+        Box::pin(async move {
+            let result = journal.commit(effects, events, now, None).await.map_err(commit_error);
+            Committed::Games { result, records, replies }
+        })
+    }
+
+    fn start_reset(&self, reply: oneshot::Sender<Result<(u32, u32), ApiError>>) -> InFlight {
+        let (journal, now) = (self.journal.clone(), (self.clock)());
+        let outcome = rules::reset(&self.state, now);
+        let (archived, season) = (self.state.season, outcome.reply);
+        Box::pin(async move {
+            let result =
+                journal.commit(outcome.effects, outcome.events, now, None).await.map(drop).map_err(commit_error);
+            Committed::Reset { result, archived, season, reply }
+        })
     }
 
     /// Folds a committed write into the state and answers its caller.
     fn apply(&mut self, done: Committed) {
         match done {
-            Committed::Game { result, records, reply } => {
-                if result.is_ok() {
-                    for (user, best) in records {
-                        self.state.record(user, BestScore { score: best.score, achieved_at: best.achieved_at });
-                        self.pending.insert(user);
-                    }
+            Committed::Games { result: Ok(events), records, replies } => {
+                for (user, best) in records {
+                    self.state.record(user, BestScore { score: best.score, achieved_at: best.achieved_at });
+                    self.pending.insert(user);
                 }
-                let _ = reply.send(result);
+                let mut events = events.into_iter();
+                for (reply, count) in replies {
+                    let _ = reply.send(Ok(events.by_ref().take(count).collect()));
+                }
+            }
+            Committed::Games { result: Err(error), replies, .. } => {
+                for (reply, _) in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
             }
             Committed::Reset { result, archived, season, reply } => {
                 if result.is_ok() {
@@ -315,7 +365,7 @@ fn enqueue(queued: &mut VecDeque<Write>, write: Write) {
         return;
     }
     match write {
-        Write::Game { reply, .. } => drop(reply.send(Err(mailbox_error()))),
+        Write::Game(game) => drop(game.reply.send(Err(mailbox_error()))),
         Write::Reset { reply } => drop(reply.send(Err(mailbox_error()))),
     }
 }

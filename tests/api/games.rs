@@ -99,7 +99,7 @@ async fn board_reads_do_not_wait_behind_a_finish_in_flight() {
         tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
     tokio::spawn(connection);
     let lock = locker.transaction().await.expect("a transaction");
-    lock.batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE").await.expect("the lock");
+    lock.batch_execute("LOCK TABLE events IN EXCLUSIVE MODE").await.expect("the lock");
     let finishing = {
         let (app, game, host) = (app.clone(), game.clone(), host.id.clone());
         tokio::spawn(async move {
@@ -122,6 +122,8 @@ async fn board_reads_do_not_wait_behind_a_finish_in_flight() {
     assert_eq!(body["data"]["entries"][0]["score"], 77, "{body}");
 }
 
+/// (The tests below hold `LOCK TABLE events IN EXCLUSIVE MODE`: commits wait, reads go on.)
+///
 /// Joins that queue while a lobby's commit is in flight are decided in order and committed
 /// together: one transaction seats the ones that fit, the rest are refused `GAME_FULL`.
 #[actix_web::test]
@@ -134,12 +136,17 @@ async fn queued_joins_commit_as_one_group() {
     }
     let (_, body) = app.post("/games", Some(&host.token), json!({"name": "grouped", "max_players": 4})).await;
     let game = body["data"]["game"]["id"].as_str().expect("game id").to_owned();
+    // Every joiner's actor is live before the lock, so the joins reach the lobby while it waits.
+    for joiner in &joiners {
+        let (status, body) = app.get("/currency/gold", Some(&joiner.token)).await;
+        assert_eq!(status, 200, "{body}");
+    }
 
     let (mut locker, connection) =
         tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
     tokio::spawn(connection);
     let lock = locker.transaction().await.expect("a transaction");
-    lock.batch_execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE").await.expect("the lock");
+    lock.batch_execute("LOCK TABLE events IN EXCLUSIVE MODE").await.expect("the lock");
     let join = |player: &Player| {
         let (app, game, token) = (app.clone(), game.clone(), player.token.clone());
         tokio::spawn(async move { app.post("/games/join", Some(&token), json!({"game_id": game})).await })
@@ -180,4 +187,57 @@ async fn queued_joins_commit_as_one_group() {
     // The host's own join (with the game's creation), the first joiner alone, then the two
     // queued seats in one command: joined one by one, they would carry four timestamps.
     assert_eq!((joins, commands), (4, 3), "the queued seats commit as one command");
+}
+
+/// Finished games that queue behind the board's commit in flight go in together: one command
+/// carries the games (their players share none) and their board rows.
+#[actix_web::test]
+async fn queued_finishes_commit_as_one_group() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let mut games = Vec::new();
+    for n in 0..3 {
+        let host = app.admitted(&format!("Host{n}")).await;
+        let guest = app.admitted(&format!("Guest{n}")).await;
+        let (_, body) = app.post("/games", Some(&host.token), json!({"name": "finish", "max_players": 2})).await;
+        let game = body["data"]["game"]["id"].as_str().expect("game id").to_owned();
+        app.post("/games/join", Some(&guest.token), json!({"game_id": game})).await;
+        let (status, body) = app.post("/games/start", Some(&host.token), json!({"game_id": game})).await;
+        assert_eq!(status, 200, "{body}");
+        games.push((game, host, guest));
+    }
+    let (mut locker, connection) =
+        tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
+    tokio::spawn(connection);
+    let lock = locker.transaction().await.expect("a transaction");
+    lock.batch_execute("LOCK TABLE events IN EXCLUSIVE MODE").await.expect("the lock");
+    let finish = |n: usize| {
+        let app = app.clone();
+        let (game, host, guest) = games[n].clone();
+        let score = 10 * (n as i64 + 1);
+        tokio::spawn(async move {
+            let results = json!({"game_id": game, "results": [
+                {"user_id": host.id, "score": score}, {"user_id": guest.id, "score": score + 1}]});
+            app.admin_post("/games/finish", results).await
+        })
+    };
+    let first = finish(0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let queued = [finish(1), finish(2)];
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    lock.rollback().await.expect("the lock goes");
+    for task in std::iter::once(first).chain(queued) {
+        let (status, body) = task.await.expect("a finish");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["game"]["status"], "finished", "{body}");
+    }
+    let (_, body) = app.get("/leaderboard/season0?limit=10", Some(&games[0].1.token)).await;
+    let scores: Vec<i64> =
+        body["data"]["entries"].as_array().into_iter().flatten().filter_map(|e| e["score"].as_i64()).collect();
+    assert_eq!(scores, [31, 30, 21, 20, 11, 10], "{body}");
+    let row = locker
+        .query_one("SELECT count(*), count(DISTINCT created_at) FROM events WHERE type = 'GAME_FINISHED'", &[])
+        .await
+        .expect("finish events");
+    let (finished, commands): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!((finished, commands), (3, 2), "the first finish alone, then the two queued ones in one command");
 }
