@@ -11,7 +11,7 @@ use pzo_protocol::error::{ApiError, ErrorCode};
 use pzo_protocol::event::*;
 use pzo_protocol::model::{WaitlistEntry, WaitlistStatus};
 use pzo_protocol::{EntryId, EventData, Timestamp, UserId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Gap between the queue keys of consecutive joins; moves bisect it.
 const QUEUE_KEY_SPACING: u64 = 1 << 32;
@@ -208,42 +208,93 @@ pub fn join(
     referred_with: Option<&str>,
     now: Timestamp,
 ) -> Result<Outcome<WaitlistEntry>, ApiError> {
-    if state.by_user.contains_key(&user_id) {
+    let request = JoinRequest { user_id, entry_id, referral_code: &referral_code, referred_with };
+    join_after(state, &Joined::default(), request, now)
+}
+
+/// One player asking to join.
+#[derive(Debug, Clone, Copy)]
+pub struct JoinRequest<'a> {
+    pub user_id: UserId,
+    pub entry_id: EntryId,
+    pub referral_code: &'a str,
+    pub referred_with: Option<&'a str>,
+}
+
+/// Entries decided in this group but not yet in the state: what a later join of the same
+/// group must see (its user, its code, the queue grown by them).
+#[derive(Debug, Default)]
+struct Joined {
+    users: HashSet<UserId>,
+    /// code -> (entry, user)
+    codes: HashMap<String, (EntryId, UserId)>,
+    count: u64,
+}
+
+/// Joins decided together, each against the state as the ones before it leave it: the same
+/// answers, effects and events as joining them one by one, so they can commit as one command.
+pub fn join_many(
+    state: &WaitlistState,
+    requests: &[JoinRequest<'_>],
+    now: Timestamp,
+) -> Vec<Result<Outcome<WaitlistEntry>, ApiError>> {
+    let mut joined = Joined::default();
+    requests
+        .iter()
+        .map(|request| {
+            let outcome = join_after(state, &joined, *request, now)?;
+            joined.users.insert(request.user_id);
+            joined.codes.insert(request.referral_code.to_owned(), (request.entry_id, request.user_id));
+            joined.count += 1;
+            Ok(outcome)
+        })
+        .collect()
+}
+
+fn join_after(
+    state: &WaitlistState,
+    joined: &Joined,
+    request: JoinRequest<'_>,
+    now: Timestamp,
+) -> Result<Outcome<WaitlistEntry>, ApiError> {
+    let JoinRequest { user_id, entry_id, referral_code, referred_with } = request;
+    if state.by_user.contains_key(&user_id) || joined.users.contains(&user_id) {
         return Err(ApiError::new(ErrorCode::ALREADY_ON_WAITLIST));
     }
+    // (entry, its user, whether it waits): entries of this group wait by construction.
     let referrer = match referred_with {
         None => None,
-        Some(code) => Some(
-            state
-                .by_code
+        Some(code) => Some(match state.by_code.get(code).and_then(|id| state.entries.get(id)) {
+            Some(entry) => (entry.id, entry.user_id, entry.status == WaitlistStatus::Waiting),
+            None => joined
+                .codes
                 .get(code)
-                .copied()
+                .map(|(id, user)| (*id, *user, true))
                 .ok_or_else(|| ApiError::validation("referral_code", "is not a known referral code"))?,
-        ),
+        }),
     };
-    let moved = referrer
-        .and_then(|id| state.entries.get(&id))
-        .filter(|e| e.status == WaitlistStatus::Waiting)
-        .map_or(0, |_| state.referral_boost);
+    let moved = referrer.filter(|(_, _, waiting)| *waiting).map_or(0, |_| state.referral_boost);
+    let referrer_id = referrer.map(|(id, _, _)| id);
     let entry = WaitlistEntry {
         id: entry_id,
         user_id,
         status: WaitlistStatus::Waiting,
-        position: Some(state.waiting_count() + 1),
+        position: Some(state.waiting_count() + joined.count + 1),
         joined_at: now,
-        referral_code: referral_code.clone(),
-        referred_by: referrer,
+        referral_code: referral_code.to_owned(),
+        referred_by: referrer_id,
         founder_number: None,
         admitted_at: None,
     };
     let added = WaitlistAdded { entry: entry.clone(), referrer_moved_places: moved };
+    let join_seq = state.next_join_seq + i64::try_from(joined.count).unwrap_or(i64::MAX);
     let mut outcome = Outcome::new(entry)
         .effect(Effect::InsertWaitlistEntry {
             id: entry_id,
             user_id,
-            join_seq: state.next_join_seq,
-            referral_code,
-            referred_by: referrer,
+            join_seq,
+            referral_code: referral_code.to_owned(),
+            referred_by: referrer_id,
             joined_at: now,
         })
         .effect(Effect::WaitlistStatusChange {
@@ -255,12 +306,12 @@ pub fn join(
             reason: "joined".to_owned(),
             at: now,
         });
-    if let Some(referrer) = referrer {
+    if let Some((referrer, _, _)) = referrer {
         let places_moved = i32::try_from(moved).unwrap_or(i32::MAX);
         outcome = outcome.effect(Effect::InsertReferral { referrer, referred: entry_id, places_moved, at: now });
     }
     let mut event = EventDraft::for_player(user_id, "waitlist", EventData::WaitlistAdded(added));
-    if let Some(referrer_user) = referrer.and_then(|id| state.entries.get(&id)).map(|e| e.user_id) {
+    if let Some((_, referrer_user, _)) = referrer {
         event.audience.users.push(referrer_user);
     }
     Ok(outcome.event(event))

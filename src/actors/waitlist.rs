@@ -106,6 +106,34 @@ pub fn spawn(
     WaitlistHandle { tx }
 }
 
+/// A join waiting in the mailbox.
+struct QueuedJoin {
+    user_id: UserId,
+    referral_code: Option<String>,
+    reply: Answer<WaitlistEntry>,
+}
+
+/// Most joins decided and committed together: enough for a rush (a commit seats 32), small
+/// enough that a command does not hold up the others batched with it (see the leaderboard's
+/// finished-game cap for what a big one costs).
+const JOINS_PER_COMMIT_MAX: usize = 32;
+
+/// The joins already queued behind `first`, and the first other message, which is handled
+/// right after them so the mailbox order holds.
+fn joins_waiting(rx: &mut mpsc::Receiver<WaitlistMsg>, first: QueuedJoin) -> (Vec<QueuedJoin>, Option<WaitlistMsg>) {
+    let mut joins = vec![first];
+    while joins.len() < JOINS_PER_COMMIT_MAX {
+        match rx.try_recv() {
+            Ok(WaitlistMsg::Join { user_id, referral_code, reply }) => {
+                joins.push(QueuedJoin { user_id, referral_code, reply });
+            }
+            Ok(other) => return (joins, Some(other)),
+            Err(_) => break,
+        }
+    }
+    (joins, None)
+}
+
 fn admission_of(entry: &rules::EntryState) -> Admission {
     Admission {
         entry_id: entry.id,
@@ -126,7 +154,58 @@ struct Waitlist {
 impl Waitlist {
     async fn run(mut self, mut rx: mpsc::Receiver<WaitlistMsg>) {
         while let Some(msg) = rx.recv().await {
-            self.handle(msg).await;
+            match msg {
+                WaitlistMsg::Join { user_id, referral_code, reply } => {
+                    let (joins, next) = joins_waiting(&mut rx, QueuedJoin { user_id, referral_code, reply });
+                    self.join_group(joins).await;
+                    if let Some(msg) = next {
+                        self.handle(msg).await;
+                    }
+                }
+                msg => self.handle(msg).await,
+            }
+        }
+    }
+
+    /// Joins that queued while the actor was busy are decided together (`join_many`: the same
+    /// answers as one by one) and committed as one command, so a sign-up rush costs one commit
+    /// per batch instead of one per player. Refusals are answered after that commit; if it
+    /// fails, every join of the group answers its error.
+    async fn join_group(&mut self, joins: Vec<QueuedJoin>) {
+        let now = (self.clock)();
+        let ids: Vec<(EntryId, String)> = joins
+            .iter()
+            .map(|_| {
+                let id = uuid::Uuid::new_v4();
+                (id, id.simple().to_string()[..10].to_owned())
+            })
+            .collect();
+        let requests: Vec<rules::JoinRequest<'_>> = joins
+            .iter()
+            .zip(&ids)
+            .map(|(join, (entry_id, code))| rules::JoinRequest {
+                user_id: join.user_id,
+                entry_id: *entry_id,
+                referral_code: code,
+                referred_with: join.referral_code.as_deref(),
+            })
+            .collect();
+        let (mut effects, mut events, mut decided) = (Vec::new(), Vec::new(), Vec::with_capacity(joins.len()));
+        for outcome in rules::join_many(&self.state, &requests, now) {
+            decided.push(outcome.map(|outcome| {
+                effects.extend(outcome.effects);
+                events.extend(outcome.events);
+                outcome.reply.id
+            }));
+        }
+        let committed = if events.is_empty() { Ok(Vec::new()) } else { self.commit(effects, events).await };
+        for (join, decision) in joins.into_iter().zip(decided) {
+            let answer = match (&committed, decision) {
+                (Err(error), _) => Err(error.clone()),
+                (Ok(_), Ok(entry_id)) => self.view(entry_id),
+                (Ok(_), Err(refusal)) => Err(refusal),
+            };
+            let _ = join.reply.send(answer);
         }
     }
 
@@ -168,13 +247,7 @@ impl Waitlist {
         let now = (self.clock)();
         match msg {
             WaitlistMsg::Join { user_id, referral_code, reply } => {
-                let entry_id = uuid::Uuid::new_v4();
-                let code = entry_id.simple().to_string()[..10].to_owned();
-                let result = match rules::join(&self.state, user_id, entry_id, code, referral_code.as_deref(), now) {
-                    Ok(outcome) => self.commit_outcome(outcome).await.and_then(|e| self.view(e.id)),
-                    Err(e) => Err(e),
-                };
-                let _ = reply.send(result);
+                self.join_group(vec![QueuedJoin { user_id, referral_code, reply }]).await;
             }
             WaitlistMsg::Get { entry_id, reply } => drop(reply.send(self.view(entry_id))),
             WaitlistMsg::Status { user_id, reply } => {

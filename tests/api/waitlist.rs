@@ -126,3 +126,53 @@ async fn a_restarted_server_rebuilds_the_same_queue_and_ranks() {
     let (_, stats) = restarted.get("/achievements/first_game", Some(&players[1].token)).await;
     assert_eq!(stats["data"]["achievement"]["progress"]["current"], 1, "{stats}");
 }
+
+/// Joins that queue while the waitlist's commit is in flight are decided in order and committed
+/// as one command: each gets its own place, a repeated join is refused, and their
+/// `WAITLIST_ADDED` events share one commit.
+#[actix_web::test]
+async fn queued_joins_commit_as_one_group() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let mut players = Vec::new();
+    for n in 0..4 {
+        players.push(app.register(&format!("Rush{n}")).await);
+    }
+    let (mut locker, connection) =
+        tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
+    tokio::spawn(connection);
+    let lock = locker.transaction().await.expect("a transaction");
+    // Writes wait, reads go on.
+    lock.batch_execute("LOCK TABLE events IN EXCLUSIVE MODE").await.expect("the lock");
+    let join = |player: &Player| {
+        let (app, token) = (app.clone(), player.token.clone());
+        tokio::spawn(async move { app.post("/waitlist", Some(&token), json!({})).await })
+    };
+    let first = join(&players[0]);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Three others, and the first player again: decided after the first one lands.
+    let queued: Vec<_> = [&players[1], &players[2], &players[3], &players[0]].into_iter().map(join).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    lock.rollback().await.expect("the lock goes");
+
+    let (status, body) = first.await.expect("the first join");
+    assert_eq!((status, body["data"]["entry"]["position"].as_u64()), (201, Some(1)), "{body}");
+    let mut positions = Vec::new();
+    let mut refused = Vec::new();
+    for task in queued {
+        let (status, body) = task.await.expect("a queued join");
+        match status {
+            201 => positions.push(body["data"]["entry"]["position"].as_u64().expect("a position")),
+            _ => refused.push(code(&body).to_owned()),
+        }
+    }
+    // The requests race to the actor, so their order among themselves is the arrival order.
+    positions.sort_unstable();
+    assert_eq!(positions, [2, 3, 4], "each queued join gets its own place");
+    assert_eq!(refused, ["ALREADY_ON_WAITLIST"], "the repeated join is refused");
+    let row = locker
+        .query_one("SELECT count(*), count(DISTINCT created_at) FROM events WHERE type = 'WAITLIST_ADDED'", &[])
+        .await
+        .expect("join events");
+    let (joins, commands): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!((joins, commands), (4, 2), "the first join alone, then the three queued ones in one command");
+}

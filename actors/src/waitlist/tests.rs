@@ -98,3 +98,54 @@ proptest! {
         prop_assert_eq!(replayed.entries, state.entries);
     }
 }
+
+/// A group request of the property below: a user number (low numbers repeat, so duplicates
+/// occur) and, maybe, the number of the user whose code it uses (a known code or an unknown one).
+fn group_request() -> impl Strategy<Value = (u32, Option<u32>)> {
+    (0u32..12, proptest::option::of(0u32..14))
+}
+
+proptest! {
+    /// Joins decided together answer, write and emit exactly what joining them one by one would.
+    #[test]
+    fn joins_decided_together_equal_joins_one_by_one(
+        before in proptest::collection::vec(group_request(), 0..8),
+        group in proptest::collection::vec(group_request(), 1..10),
+    ) {
+        let code = |user: u32| format!("code{user}");
+        let entry = |n: usize| id(1_000 + u32::try_from(n).expect("small"));
+        let mut state = WaitlistState::new(CONFIG);
+        for (n, (user, referral)) in before.iter().enumerate() {
+            let referral = referral.map(code);
+            if let Ok(outcome) = join(&state, id(*user), entry(n), code(*user), referral.as_deref(), at()) {
+                for event in &outcome.events {
+                    state.apply(&event.data);
+                }
+            }
+        }
+        let codes: Vec<String> = group.iter().map(|(user, _)| code(*user)).collect();
+        let referrals: Vec<Option<String>> = group.iter().map(|(_, referral)| referral.map(code)).collect();
+        let requests: Vec<JoinRequest<'_>> = group
+            .iter()
+            .enumerate()
+            .map(|(n, (user, _))| JoinRequest {
+                user_id: id(*user),
+                entry_id: entry(100 + n),
+                referral_code: &codes[n],
+                referred_with: referrals[n].as_deref(),
+            })
+            .collect();
+        let together = join_many(&state, &requests, at());
+        let mut one_by_one = state.clone();
+        for (request, decided) in requests.iter().zip(&together) {
+            let alone = join(&one_by_one, request.user_id, request.entry_id, request.referral_code.to_owned(),
+                request.referred_with, at());
+            prop_assert_eq!(format!("{alone:?}"), format!("{decided:?}"));
+            if let Ok(outcome) = alone {
+                for event in &outcome.events {
+                    one_by_one.apply(&event.data);
+                }
+            }
+        }
+    }
+}
