@@ -95,11 +95,7 @@ async fn board_reads_do_not_wait_behind_a_finish_in_flight() {
     let (status, body) = app.post("/games/start", Some(&host.token), json!({"game_id": game})).await;
     assert_eq!(status, 200, "{body}");
 
-    let (mut locker, connection) =
-        tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
-    tokio::spawn(connection);
-    let lock = locker.transaction().await.expect("a transaction");
-    lock.batch_execute("LOCK TABLE events IN EXCLUSIVE MODE").await.expect("the lock");
+    let lock = EventWriteLock::hold(&app).await;
     let finishing = {
         let (app, game, host) = (app.clone(), game.clone(), host.id.clone());
         tokio::spawn(async move {
@@ -115,15 +111,13 @@ async fn board_reads_do_not_wait_behind_a_finish_in_flight() {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["data"]["entries"], json!([]), "only committed scores are shown: {body}");
     }
-    lock.rollback().await.expect("the lock goes");
+    lock.release().await;
     let (status, body) = finishing.await.expect("the finish task");
     assert_eq!(status, 200, "{body}");
     let (_, body) = app.get("/leaderboard/season0?limit=10", Some(&guest.token)).await;
     assert_eq!(body["data"]["entries"][0]["score"], 77, "{body}");
 }
 
-/// (The tests below hold `LOCK TABLE events IN EXCLUSIVE MODE`: commits wait, reads go on.)
-///
 /// Joins that queue while a lobby's commit is in flight are decided in order and committed
 /// together: one transaction seats the ones that fit, the rest are refused `GAME_FULL`.
 #[actix_web::test]
@@ -142,11 +136,7 @@ async fn queued_joins_commit_as_one_group() {
         assert_eq!(status, 200, "{body}");
     }
 
-    let (mut locker, connection) =
-        tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
-    tokio::spawn(connection);
-    let lock = locker.transaction().await.expect("a transaction");
-    lock.batch_execute("LOCK TABLE events IN EXCLUSIVE MODE").await.expect("the lock");
+    let lock = EventWriteLock::hold(&app).await;
     let join = |player: &Player| {
         let (app, game, token) = (app.clone(), game.clone(), player.token.clone());
         tokio::spawn(async move { app.post("/games/join", Some(&token), json!({"game_id": game})).await })
@@ -155,7 +145,7 @@ async fn queued_joins_commit_as_one_group() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let queued: Vec<_> = joiners[1..].iter().map(join).collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    lock.rollback().await.expect("the lock goes");
+    lock.release().await;
 
     let (status, body) = first.await.expect("the first join");
     assert_eq!(status, 200, "{body}");
@@ -175,8 +165,8 @@ async fn queued_joins_commit_as_one_group() {
     let (_, body) = app.get(&format!("/games/{game}"), Some(&host.token)).await;
     assert_eq!(body["data"]["game"]["player_count"], 4, "{body}");
 
-    let db = locker;
-    let rows = db
+    let rows = lock
+        .client
         .query(
             "SELECT count(*), count(DISTINCT created_at) FROM events WHERE type = 'GAME_JOINED' AND game_id = $1::text::uuid",
             &[&game],
@@ -205,11 +195,7 @@ async fn queued_finishes_commit_as_one_group() {
         assert_eq!(status, 200, "{body}");
         games.push((game, host, guest));
     }
-    let (mut locker, connection) =
-        tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
-    tokio::spawn(connection);
-    let lock = locker.transaction().await.expect("a transaction");
-    lock.batch_execute("LOCK TABLE events IN EXCLUSIVE MODE").await.expect("the lock");
+    let lock = EventWriteLock::hold(&app).await;
     let finish = |n: usize| {
         let app = app.clone();
         let (game, host, guest) = games[n].clone();
@@ -224,7 +210,7 @@ async fn queued_finishes_commit_as_one_group() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let queued = [finish(1), finish(2)];
     tokio::time::sleep(Duration::from_millis(500)).await;
-    lock.rollback().await.expect("the lock goes");
+    lock.release().await;
     for task in std::iter::once(first).chain(queued) {
         let (status, body) = task.await.expect("a finish");
         assert_eq!(status, 200, "{body}");
@@ -234,7 +220,8 @@ async fn queued_finishes_commit_as_one_group() {
     let scores: Vec<i64> =
         body["data"]["entries"].as_array().into_iter().flatten().filter_map(|e| e["score"].as_i64()).collect();
     assert_eq!(scores, [31, 30, 21, 20, 11, 10], "{body}");
-    let row = locker
+    let row = lock
+        .client
         .query_one("SELECT count(*), count(DISTINCT created_at) FROM events WHERE type = 'GAME_FINISHED'", &[])
         .await
         .expect("finish events");

@@ -154,3 +154,25 @@ impl TestApp {
 pub fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<none>")
 }
+
+/// A connection of its own to the test's database, holding `LOCK TABLE events IN EXCLUSIVE MODE`
+/// until [`EventWriteLock::release`]: every commit waits (each writes events) while reads go on,
+/// which keeps a server's commit in flight for as long as a test needs.
+pub struct EventWriteLock {
+    pub client: tokio_postgres::Client,
+}
+
+impl EventWriteLock {
+    pub async fn hold(app: &TestApp) -> Self {
+        let (client, connection) =
+            tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
+        tokio::spawn(connection);
+        client.batch_execute("BEGIN; LOCK TABLE events IN EXCLUSIVE MODE").await.expect("the lock");
+        Self { client }
+    }
+
+    /// Lets the waiting commits go; the connection stays for queries.
+    pub async fn release(&self) {
+        self.client.batch_execute("ROLLBACK").await.expect("the lock goes");
+    }
+}

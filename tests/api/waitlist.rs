@@ -137,12 +137,7 @@ async fn queued_joins_commit_as_one_group() {
     for n in 0..4 {
         players.push(app.register(&format!("Rush{n}")).await);
     }
-    let (mut locker, connection) =
-        tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls).await.expect("a database connection");
-    tokio::spawn(connection);
-    let lock = locker.transaction().await.expect("a transaction");
-    // Writes wait, reads go on.
-    lock.batch_execute("LOCK TABLE events IN EXCLUSIVE MODE").await.expect("the lock");
+    let lock = EventWriteLock::hold(&app).await;
     let join = |player: &Player| {
         let (app, token) = (app.clone(), player.token.clone());
         tokio::spawn(async move { app.post("/waitlist", Some(&token), json!({})).await })
@@ -152,7 +147,7 @@ async fn queued_joins_commit_as_one_group() {
     // Three others, and the first player again: decided after the first one lands.
     let queued: Vec<_> = [&players[1], &players[2], &players[3], &players[0]].into_iter().map(join).collect();
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    lock.rollback().await.expect("the lock goes");
+    lock.release().await;
 
     let (status, body) = first.await.expect("the first join");
     assert_eq!((status, body["data"]["entry"]["position"].as_u64()), (201, Some(1)), "{body}");
@@ -169,7 +164,8 @@ async fn queued_joins_commit_as_one_group() {
     positions.sort_unstable();
     assert_eq!(positions, [2, 3, 4], "each queued join gets its own place");
     assert_eq!(refused, ["ALREADY_ON_WAITLIST"], "the repeated join is refused");
-    let row = locker
+    let row = lock
+        .client
         .query_one("SELECT count(*), count(DISTINCT created_at) FROM events WHERE type = 'WAITLIST_ADDED'", &[])
         .await
         .expect("join events");
