@@ -113,7 +113,11 @@ impl Lobby {
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(LobbyMsg::Join { member, reply }) => {
-                        let (joins, next) = joins_waiting(&mut rx, (member, reply));
+                        let (joins, next) =
+                            super::queued_run(&mut rx, (member, reply), GAME_PLAYERS_MAX as usize, |msg| match msg {
+                                LobbyMsg::Join { member, reply } => Ok((member, reply)),
+                                other => Err(other),
+                            });
                         self.join_group(joins).await;
                         self.publish_roster();
                         if let Some(msg) = next {
@@ -264,23 +268,6 @@ pub fn relay_direct(app: &App, from: UserId, game_id: GameId, payload: RelayPayl
     let others: Vec<UserId> = roster.iter().copied().filter(|u| *u != from).collect();
     let frame = SharedFrame::new(ServerFrame::Relay(Arc::new(Relay { game_id, from, payload })));
     Some(Ok(app.bus.push_to_players(&others, &frame)))
-}
-
-/// The joins already queued behind `first` (up to a full lobby), and the first other message,
-/// which is handled right after them so the mailbox order holds.
-fn joins_waiting(
-    rx: &mut mpsc::Receiver<LobbyMsg>,
-    first: (Member, oneshot::Sender<Membership>),
-) -> (Vec<(Member, oneshot::Sender<Membership>)>, Option<LobbyMsg>) {
-    let mut joins = vec![first];
-    while joins.len() < GAME_PLAYERS_MAX as usize {
-        match rx.try_recv() {
-            Ok(LobbyMsg::Join { member, reply }) => joins.push((member, reply)),
-            Ok(other) => return (joins, Some(other)),
-            Err(_) => break,
-        }
-    }
-    (joins, None)
 }
 
 fn reject(msg: LobbyMsg) {

@@ -14,6 +14,27 @@ use pzo_protocol::{ApiError, ErrorCode};
 /// Commands an actor's mailbox holds before callers are refused (`SERVICE_UNAVAILABLE`).
 pub const MAILBOX_CAPACITY: usize = 256;
 
+/// The messages of one kind queued right behind `first` (up to `max` in all), taken by `pick`,
+/// which hands any other message back; that first other message is returned too, so the caller
+/// handles it right after the group and the mailbox order holds. Used to decide queued joins
+/// together.
+pub fn queued_run<M, J>(
+    rx: &mut tokio::sync::mpsc::Receiver<M>,
+    first: J,
+    max: usize,
+    pick: impl Fn(M) -> Result<J, M>,
+) -> (Vec<J>, Option<M>) {
+    let mut run = vec![first];
+    while run.len() < max {
+        match rx.try_recv().map(&pick) {
+            Ok(Ok(item)) => run.push(item),
+            Ok(Err(other)) => return (run, Some(other)),
+            Err(_) => break,
+        }
+    }
+    (run, None)
+}
+
 /// The answer to a failed commit: nothing was applied, the caller may retry.
 pub fn commit_error(error: CommitError) -> ApiError {
     match error {

@@ -118,22 +118,6 @@ struct QueuedJoin {
 /// finished-game cap for what a big one costs).
 const JOINS_PER_COMMIT_MAX: usize = 32;
 
-/// The joins already queued behind `first`, and the first other message, which is handled
-/// right after them so the mailbox order holds.
-fn joins_waiting(rx: &mut mpsc::Receiver<WaitlistMsg>, first: QueuedJoin) -> (Vec<QueuedJoin>, Option<WaitlistMsg>) {
-    let mut joins = vec![first];
-    while joins.len() < JOINS_PER_COMMIT_MAX {
-        match rx.try_recv() {
-            Ok(WaitlistMsg::Join { user_id, referral_code, reply }) => {
-                joins.push(QueuedJoin { user_id, referral_code, reply });
-            }
-            Ok(other) => return (joins, Some(other)),
-            Err(_) => break,
-        }
-    }
-    (joins, None)
-}
-
 fn admission_of(entry: &rules::EntryState) -> Admission {
     Admission {
         entry_id: entry.id,
@@ -156,7 +140,13 @@ impl Waitlist {
         while let Some(msg) = rx.recv().await {
             match msg {
                 WaitlistMsg::Join { user_id, referral_code, reply } => {
-                    let (joins, next) = joins_waiting(&mut rx, QueuedJoin { user_id, referral_code, reply });
+                    let first = QueuedJoin { user_id, referral_code, reply };
+                    let (joins, next) = super::queued_run(&mut rx, first, JOINS_PER_COMMIT_MAX, |msg| match msg {
+                        WaitlistMsg::Join { user_id, referral_code, reply } => {
+                            Ok(QueuedJoin { user_id, referral_code, reply })
+                        }
+                        other => Err(other),
+                    });
                     self.join_group(joins).await;
                     if let Some(msg) = next {
                         self.handle(msg).await;
