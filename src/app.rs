@@ -9,6 +9,7 @@ use crate::actors::waitlist::{self, Admissions, WaitlistHandle};
 use crate::admission::{AdmissionTask, AutoAdmitter};
 use crate::bus::Bus;
 use crate::config::Config;
+use crate::directory::Directory;
 use crate::journal::{AfterCommit, Journal};
 use crate::{db, store};
 use deadpool_postgres::Pool;
@@ -17,7 +18,8 @@ use pzo_actors::catalog::Catalog;
 use pzo_actors::effect::Audience;
 use pzo_actors::leaderboard::{BestScore, BoardState};
 use pzo_actors::waitlist::WaitlistConfig;
-use pzo_protocol::{Event, GameId, Timestamp, UserId};
+use pzo_protocol::model::Preferences;
+use pzo_protocol::{Event, EventData, GameId, Timestamp, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,6 +60,10 @@ pub struct App {
     /// commit, so a relay reaches the other members without a hop through the lobby's mailbox.
     pub rosters: dashmap::DashMap<GameId, Arc<[UserId]>>,
     pub admin_token: String,
+    /// Sessions already looked up or issued (token authentication without a database read).
+    pub sessions: crate::auth::SessionCache,
+    /// Display names and leaderboard visibility (named leaderboard rows without a database read).
+    pub directory: Arc<Directory>,
     pub telemetry: Arc<crate::telemetry::Telemetry>,
     /// Capacity-aware admission's settings and decisions (`waitlist.auto`).
     pub auto_admitter: Arc<AutoAdmitter>,
@@ -78,11 +84,21 @@ impl App {
 struct Fanout {
     bus: Arc<Bus>,
     players: Arc<Registry<UserId, PlayerHandle>>,
+    directory: Arc<Directory>,
 }
 
 impl AfterCommit for Fanout {
     fn committed(&self, events: &[(Arc<Event>, Audience)], origins: &[UserId]) {
         for (event, audience) in events {
+            match &event.data {
+                EventData::UserRegistered(user) => self.directory.registered(
+                    user.user_id,
+                    &user.display_name,
+                    Preferences::default().show_on_leaderboard,
+                ),
+                EventData::UserPreferencesUpdated(update) => self.directory.preferences_changed(update.user_id),
+                _ => {}
+            }
             self.bus.publish(event, audience);
             for user in &audience.users {
                 if !origins.contains(user) {
@@ -118,7 +134,8 @@ pub async fn build(config: Config, database_url: &str, admin_token: String) -> R
     db::upsert_catalog(&pool, &catalog).await?;
     let bus = Arc::new(Bus::default());
     let players = Registry::new("player");
-    let fanout = Arc::new(Fanout { bus: bus.clone(), players: players.clone() });
+    let directory = Arc::new(Directory::default());
+    let fanout = Arc::new(Fanout { bus: bus.clone(), players: players.clone(), directory: directory.clone() });
     let journal = Journal::start(pool.clone(), fanout).await?;
     let admissions: Admissions = Arc::default();
     let history = store::events_of(&pool, "waitlist").await?;
@@ -137,7 +154,7 @@ pub async fn build(config: Config, database_url: &str, admin_token: String) -> R
         for (user, score, achieved_at) in scores {
             state.record(user, BestScore { score, achieved_at });
         }
-        boards.insert(id, leaderboard::spawn(state, journal.clone(), pool.clone(), wall_clock));
+        boards.insert(id, leaderboard::spawn(state, journal.clone(), pool.clone(), directory.clone(), wall_clock));
     }
     let telemetry = Arc::new(crate::telemetry::Telemetry::new());
     let auto_admitter = AutoAdmitter::new(config.auto_admit, config.auto_admit_wave, config.auto_admit_interval);
@@ -162,6 +179,8 @@ pub async fn build(config: Config, database_url: &str, admin_token: String) -> R
         admissions,
         rosters: dashmap::DashMap::new(),
         admin_token,
+        sessions: crate::auth::SessionCache::default(),
+        directory,
         telemetry,
         auto_admitter,
         started: Instant::now(),

@@ -117,6 +117,34 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// Sessions most recently used, kept in memory so that authenticating a request or a socket
+/// does not ask PostgreSQL each time (bounded; about 100 bytes each).
+pub const SESSION_CACHE_ENTRIES_MAX: usize = 200_000;
+
+/// Tokens the server issued or already looked up: SHA-256 of the token -> (player, expiry).
+/// Sessions are never revoked before they expire (the contract has no logout), so an entry
+/// stays true until its expiry, which every lookup still checks; a miss asks PostgreSQL.
+pub struct SessionCache(quick_cache::sync::Cache<[u8; 32], (uuid::Uuid, pzo_protocol::Timestamp)>);
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        Self(quick_cache::sync::Cache::new(SESSION_CACHE_ENTRIES_MAX))
+    }
+}
+
+impl SessionCache {
+    pub fn get(&self, token_hash: &[u8]) -> Option<(uuid::Uuid, pzo_protocol::Timestamp)> {
+        self.0.get(&<[u8; 32]>::try_from(token_hash).ok()?)
+    }
+
+    /// Remembers a committed session.
+    pub fn insert(&self, token_hash: &[u8], user_id: uuid::Uuid, expires_at: pzo_protocol::Timestamp) {
+        if let Ok(key) = <[u8; 32]>::try_from(token_hash) {
+            self.0.insert(key, (user_id, expires_at));
+        }
+    }
+}
+
 /// Compares tokens in constant time.
 pub fn token_eq(given: &str, expected: &str) -> bool {
     // Hash both first so the comparison time does not depend on the length either.

@@ -408,7 +408,7 @@ async fn leaderboard(app: &Arc<App>, caller: Caller, args: LeaderboardGetArgs) -
     };
     let mut ids: Vec<UserId> = rows.iter().map(|r| r.1).collect();
     ids.extend(me.map(|m| m.user_id));
-    let names = store::directory(&app.pool, &ids).await.map_err(|_| mailbox_error())?;
+    let names = app.directory.lookup(&app.pool, &ids).await.map_err(|_| mailbox_error())?;
     let entry = |rank: u64, user: UserId, score: i64| {
         let (name, shown) = names.get(&user).cloned().unwrap_or_else(|| ("unknown".to_owned(), true));
         // Hidden players keep their rank and score; only the caller sees their own name.

@@ -22,6 +22,9 @@ const _: () = assert!(JOURNAL_BATCH_COMMANDS_MAX <= JOURNAL_QUEUE_COMMANDS_MAX);
 /// How long the writer keeps asking whether an interrupted COMMIT landed before it gives up on
 /// that batch (answers it 503 and re-reads the last stored `seq` before the next batch).
 pub const IN_DOUBT_RESOLVE_FOR: Duration = Duration::from_secs(20);
+/// A commit this slow is logged (with its size) at warn: every command batched with it, and
+/// every one queued behind it, waited that long.
+const SLOW_COMMIT: Duration = Duration::from_millis(40);
 /// The transaction's own id, so an interrupted COMMIT can be looked up afterwards.
 const CURRENT_XID_SQL: &str = "SELECT txid_current()";
 /// First pause between those questions; it doubles up to a second.
@@ -148,11 +151,15 @@ impl Journal {
         }
         let (reply, answer) = oneshot::channel();
         let command = JournalCommand { effects, events, at, origins, reply };
+        let submitted = Instant::now();
         self.tx.try_send(command).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => CommitError::Unavailable("the journal queue is full".into()),
             mpsc::error::TrySendError::Closed(_) => CommitError::Unavailable("the journal has stopped".into()),
         })?;
-        answer.await.map_err(|_| CommitError::Unavailable("the journal stopped before answering".into()))?
+        let answered = answer.await;
+        // What a caller waits for durability: the batch in flight, then its own commit.
+        metrics::histogram!(crate::telemetry::METRIC_JOURNAL_WAIT).record(submitted.elapsed().as_secs_f64());
+        answered.map_err(|_| CommitError::Unavailable("the journal stopped before answering".into()))?
     }
 
     /// Whether the journal can take work: its writer runs and its queue is not nearly full.
@@ -224,7 +231,14 @@ impl Writer {
         let started = Instant::now();
         match self.transaction(&numbered).await {
             Ok(()) => {
-                metrics::histogram!("pzo_journal_commit_seconds").record(started.elapsed().as_secs_f64());
+                if started.elapsed() >= SLOW_COMMIT {
+                    let effects: usize = numbered.iter().map(|n| n.command.effects.len()).sum();
+                    let events: usize = numbered.iter().map(|n| n.events.len()).sum();
+                    let commands = numbered.len();
+                    let ms = started.elapsed().as_millis();
+                    tracing::warn!(commands, effects, events, ms, "slow journal commit");
+                }
+                metrics::histogram!(crate::telemetry::METRIC_JOURNAL_COMMIT).record(started.elapsed().as_secs_f64());
                 self.stats.record_commit(started.elapsed());
                 metrics::histogram!("pzo_journal_batch_commands").record(numbered.len() as f64);
                 self.acknowledge(numbered);

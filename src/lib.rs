@@ -11,6 +11,7 @@ pub mod auth;
 pub mod bus;
 pub mod config;
 pub mod db;
+pub mod directory;
 pub mod dispatch;
 pub mod docs_pages;
 pub mod embedded_pg;

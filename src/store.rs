@@ -46,12 +46,38 @@ struct StoredReplyRow {
     data: Box<serde_json::value::RawValue>,
 }
 
+/// The reads that activate a player actor, in the order [`load_player`] sends them.
+const LOAD_PLAYER_SQL: [&str; 8] = [
+    "SELECT u.email, u.display_name, u.created_at, p.locale, p.sound_enabled, p.music_volume, p.show_on_leaderboard,
+            coalesce(s.games_completed, 0), coalesce(s.best_score, 0), w.founder_number
+     FROM users u LEFT JOIN user_preferences p ON p.user_id = u.id LEFT JOIN player_stats s ON s.user_id = u.id
+     LEFT JOIN waitlist w ON w.user_id = u.id AND w.status = 'admitted'
+     WHERE u.id = $1",
+    // Takes $1 like the others (unused) so the eight go out as one uniform pipeline.
+    "SELECT coalesce(max(seq), 0) FROM events WHERE $1::uuid IS NOT NULL",
+    "SELECT currency_id, balance FROM balances WHERE user_id = $1",
+    "SELECT item_id, quantity FROM inventory WHERE user_id = $1 AND quantity > 0",
+    "SELECT achievement_id, unlocked_at FROM player_achievements WHERE user_id = $1",
+    "SELECT cosmetic_id, unlocked_at FROM player_cosmetics WHERE user_id = $1",
+    "SELECT gp.game_id FROM game_players gp JOIN games g ON g.id = gp.game_id
+     WHERE gp.user_id = $1 AND gp.left_at IS NULL AND g.status IN ('open', 'started') LIMIT 1",
+    "SELECT key, operation, request_hash, response::text FROM idempotency_keys
+     WHERE user_id = $1 AND created_at > now() - interval '48 hours'",
+];
+
 /// A player's state as committed, with the newest event seq it reflects.
+///
+/// Activation is on the path of a socket's `auth` and of a player's first command after a
+/// quiet spell, so its eight reads are prepared once per connection (cached) and sent as one
+/// pipeline inside the snapshot: three round trips (BEGIN, the reads, COMMIT) instead of one or
+/// two per read.
 pub async fn load_player(
     pool: &Pool,
     user_id: UserId,
 ) -> StoreResult<Option<(PlayerState, u64, HashMap<String, StoredAnswer>)>> {
     let mut client = pool.get().await?;
+    let statements =
+        futures_util::future::try_join_all(LOAD_PLAYER_SQL.iter().map(|sql| client.prepare_cached(sql))).await?;
     // One snapshot: state and the events seq watermark agree (both written in one transaction).
     let tx = client
         .build_transaction()
@@ -59,20 +85,17 @@ pub async fn load_player(
         .read_only(true)
         .start()
         .await?;
-    let Some(user) = tx
-        .query_opt(
-            "SELECT u.email, u.display_name, u.created_at, p.locale, p.sound_enabled, p.music_volume, p.show_on_leaderboard,
-                    coalesce(s.games_completed, 0), coalesce(s.best_score, 0), w.founder_number
-             FROM users u LEFT JOIN user_preferences p ON p.user_id = u.id LEFT JOIN player_stats s ON s.user_id = u.id
-             LEFT JOIN waitlist w ON w.user_id = u.id AND w.status = 'admitted'
-             WHERE u.id = $1",
-            &[&user_id],
-        )
-        .await?
-    else {
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&user_id];
+    let mut results =
+        futures_util::future::try_join_all(statements.iter().map(|s| tx.query(s, &params))).await?.into_iter();
+    let mut next = move || results.next().unwrap_or_default();
+    let (user, watermark, balances, inventory) = (next(), next(), next(), next());
+    let (achievements, cosmetics, current_game, idempotency) = (next(), next(), next(), next());
+    tx.commit().await?;
+    let Some(user) = user.first() else {
         return Ok(None);
     };
-    let watermark: i64 = tx.query_one("SELECT coalesce(max(seq), 0) FROM events", &[]).await?.get(0);
+    let watermark: i64 = watermark.first().map_or(0, |row| row.get(0));
     let mut state = PlayerState::new(user_id, user.get(0), user.get(1), user.get(2));
     if let Some(locale) = user.get::<_, Option<String>>(3) {
         state.preferences = Preferences {
@@ -84,46 +107,18 @@ pub async fn load_player(
     }
     state.stats = PlayerStats { games_completed: user.get(7), best_score: user.get(8) };
     state.founder_number = user.get::<_, Option<i32>>(9).and_then(|n| u32::try_from(n).ok());
-    for row in tx.query("SELECT currency_id, balance FROM balances WHERE user_id = $1", &[&user_id]).await? {
-        state.balances.insert(row.get(0), row.get(1));
-    }
-    for row in
-        tx.query("SELECT item_id, quantity FROM inventory WHERE user_id = $1 AND quantity > 0", &[&user_id]).await?
-    {
-        state.inventory.insert(row.get(0), row.get(1));
-    }
-    for row in
-        tx.query("SELECT achievement_id, unlocked_at FROM player_achievements WHERE user_id = $1", &[&user_id]).await?
-    {
-        state.achievements.insert(row.get(0), row.get(1));
-    }
-    for row in tx.query("SELECT cosmetic_id, unlocked_at FROM player_cosmetics WHERE user_id = $1", &[&user_id]).await?
-    {
-        state.cosmetics.insert(row.get(0), row.get(1));
-    }
-    state.current_game = tx
-        .query_opt(
-            "SELECT gp.game_id FROM game_players gp JOIN games g ON g.id = gp.game_id
-             WHERE gp.user_id = $1 AND gp.left_at IS NULL AND g.status IN ('open', 'started') LIMIT 1",
-            &[&user_id],
-        )
-        .await?
-        .map(|r| r.get(0));
+    state.balances.extend(balances.iter().map(|row| (row.get(0), row.get(1))));
+    state.inventory.extend(inventory.iter().map(|row| (row.get(0), row.get(1))));
+    state.achievements.extend(achievements.iter().map(|row| (row.get(0), row.get(1))));
+    state.cosmetics.extend(cosmetics.iter().map(|row| (row.get(0), row.get(1))));
+    state.current_game = current_game.first().map(|row| row.get(0));
     let mut answers = HashMap::new();
-    for row in tx
-        .query(
-            "SELECT key, operation, request_hash, response::text FROM idempotency_keys
-             WHERE user_id = $1 AND created_at > now() - interval '48 hours'",
-            &[&user_id],
-        )
-        .await?
-    {
+    for row in &idempotency {
         let text: String = row.get(3);
         let Ok(stored) = serde_json::from_str::<StoredReplyRow>(&text) else { continue };
         let Some(Ok(reply)) = Reply::decode_json(&stored.kind, stored.data.get()) else { continue };
         answers.insert(row.get(0), StoredAnswer { operation: row.get(1), request_hash: row.get(2), reply });
     }
-    tx.commit().await?;
     Ok(Some((state, u64::try_from(watermark).unwrap_or(0), answers)))
 }
 

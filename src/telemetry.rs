@@ -34,6 +34,7 @@ pub const METRIC_REQUEST_DURATION: &str = "pzo_request_duration_seconds";
 pub const METRIC_REQUESTS: &str = "pzo_requests_total";
 pub const METRIC_EVENT_DELIVERY: &str = "pzo_event_delivery_seconds";
 pub const METRIC_JOURNAL_COMMIT: &str = "pzo_journal_commit_seconds";
+pub const METRIC_JOURNAL_WAIT: &str = "pzo_journal_wait_seconds";
 pub const METRIC_JOURNAL_BATCH: &str = "pzo_journal_batch_commands";
 pub const METRIC_WS_SOCKETS: &str = "pzo_ws_sockets";
 pub const METRIC_ACTORS_LIVE: &str = "pzo_actors_live";
@@ -451,6 +452,11 @@ fn describe_metrics() {
     metrics::describe_counter!(METRIC_REQUESTS, "Calls of each operation, by operation and outcome.");
     metrics::describe_histogram!(METRIC_EVENT_DELIVERY, Unit::Seconds, "From an event's commit to its socket write.");
     metrics::describe_histogram!(METRIC_JOURNAL_COMMIT, Unit::Seconds, "Duration of one journal group commit.");
+    metrics::describe_histogram!(
+        METRIC_JOURNAL_WAIT,
+        Unit::Seconds,
+        "How long a command waited for its commit: the batch in flight, then its own."
+    );
     metrics::describe_histogram!(METRIC_JOURNAL_BATCH, Unit::Count, "Commands sharing one journal transaction.");
     metrics::describe_gauge!(METRIC_WS_SOCKETS, Unit::Count, "Open WebSocket connections.");
     metrics::describe_gauge!(METRIC_ACTORS_LIVE, Unit::Count, "Live actors, by kind.");

@@ -31,7 +31,7 @@ pub async fn register(app: &Arc<App>, email: Email, password: Password, name: Di
         mailbox_error()
     })?;
     let (user_id, now, token) = (uuid::Uuid::new_v4(), app.now(), auth::new_token());
-    let expires_at = expiry(app);
+    let (expires_at, token_hash) = (expiry(app), auth::token_hash(&token));
     let effects = vec![
         Effect::InsertUser {
             id: user_id,
@@ -41,11 +41,12 @@ pub async fn register(app: &Arc<App>, email: Email, password: Password, name: Di
             created_at: now,
         },
         Effect::SetPreferences { user_id, preferences: Preferences::default(), at: now },
-        Effect::InsertSession { token_hash: auth::token_hash(&token), user_id, created_at: now, expires_at },
+        Effect::InsertSession { token_hash: token_hash.clone(), user_id, created_at: now, expires_at },
     ];
     let event = EventData::UserRegistered(UserRegistered { user_id, display_name: name.as_str().to_owned() });
     let events = vec![EventDraft::for_player(user_id, "user", event)];
     app.journal.commit(effects, events, now, Some(user_id)).await.map_err(commit_error)?;
+    app.sessions.insert(&token_hash, user_id, expires_at);
     let user = UserProfile {
         id: user_id,
         display_name: name.into_string(),
@@ -66,11 +67,11 @@ pub async fn login(app: &Arc<App>, email: &str, password: &str) -> Result<Reply,
         return Err(invalid_credentials());
     }
     let (now, token) = (app.now(), auth::new_token());
-    let expires_at = expiry(app);
-    let effects =
-        vec![Effect::InsertSession { token_hash: auth::token_hash(&token), user_id, created_at: now, expires_at }];
+    let (expires_at, token_hash) = (expiry(app), auth::token_hash(&token));
+    let effects = vec![Effect::InsertSession { token_hash: token_hash.clone(), user_id, created_at: now, expires_at }];
     let events = vec![EventDraft::for_player(user_id, "user", EventData::UserLoggedIn(UserLoggedIn { user_id }))];
     app.journal.commit(effects, events, now, Some(user_id)).await.map_err(commit_error)?;
+    app.sessions.insert(&token_hash, user_id, expires_at);
     let Reply::User(profile) =
         crate::actors::player::ask(app, user_id, crate::actors::player::PlayerCommand::Profile { full: true }, None)
             .await?
@@ -86,7 +87,18 @@ pub async fn authenticate(app: &App, token: Option<&str>) -> Result<Caller, ApiE
     if auth::token_eq(token, &app.admin_token) {
         return Ok(Caller::Admin);
     }
-    match store::session_user(&app.pool, &auth::token_hash(token)).await.map_err(|_| mailbox_error())? {
+    let token_hash = auth::token_hash(token);
+    let session = match app.sessions.get(&token_hash) {
+        Some(cached) => Some(cached),
+        None => {
+            let stored = store::session_user(&app.pool, &token_hash).await.map_err(|_| mailbox_error())?;
+            if let Some((user_id, expires_at)) = stored {
+                app.sessions.insert(&token_hash, user_id, expires_at);
+            }
+            stored
+        }
+    };
+    match session {
         Some((user_id, expires_at)) if expires_at > app.now() => Ok(Caller::Player(user_id)),
         _ => Err(ApiError::new(ErrorCode::UNAUTHENTICATED)),
     }

@@ -179,13 +179,14 @@ async fn queued_joins_commit_as_one_group() {
     assert_eq!((joins, commands), (4, 3), "the queued seats commit as one command");
 }
 
-/// Finished games that queue behind the board's commit in flight go in together: one command
-/// carries the games (their players share none) and their board rows.
+/// The board keeps up to four game commits in the journal at once; finished games that queue
+/// behind those go in together: one command carries the games (their players share none) and
+/// their board rows.
 #[actix_web::test]
-async fn queued_finishes_commit_as_one_group() {
+async fn finishes_pipeline_then_queued_ones_commit_as_one_group() {
     let app = std::sync::Arc::new(spawn_app().await);
     let mut games = Vec::new();
-    for n in 0..3 {
+    for n in 0..6 {
         let host = app.admitted(&format!("Host{n}")).await;
         let guest = app.admitted(&format!("Guest{n}")).await;
         let (_, body) = app.post("/games", Some(&host.token), json!({"name": "finish", "max_players": 2})).await;
@@ -206,25 +207,33 @@ async fn queued_finishes_commit_as_one_group() {
             app.admin_post("/games/finish", results).await
         })
     };
-    let first = finish(0);
+    // One at a time, the first four each start their own commit: the board has room for them
+    // in flight, so none waits for another's acknowledgement.
+    let mut tasks = Vec::new();
+    for n in 0..4 {
+        tasks.push(finish(n));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let queued = [finish(1), finish(2)];
+    assert!(tasks.iter().all(|t| !t.is_finished()), "the finishes wait for the locked table");
+    // The next two find four commits in flight and queue, then go in as one.
+    tasks.extend([finish(4), finish(5)]);
     tokio::time::sleep(Duration::from_millis(500)).await;
     lock.release().await;
-    for task in std::iter::once(first).chain(queued) {
+    for task in tasks {
         let (status, body) = task.await.expect("a finish");
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["data"]["game"]["status"], "finished", "{body}");
     }
-    let (_, body) = app.get("/leaderboard/season0?limit=10", Some(&games[0].1.token)).await;
+    let (_, body) = app.get("/leaderboard/season0?limit=20", Some(&games[0].1.token)).await;
     let scores: Vec<i64> =
         body["data"]["entries"].as_array().into_iter().flatten().filter_map(|e| e["score"].as_i64()).collect();
-    assert_eq!(scores, [31, 30, 21, 20, 11, 10], "{body}");
+    assert_eq!(scores, [61, 60, 51, 50, 41, 40, 31, 30, 21, 20, 11, 10], "{body}");
     let row = lock
         .client
         .query_one("SELECT count(*), count(DISTINCT created_at) FROM events WHERE type = 'GAME_FINISHED'", &[])
         .await
         .expect("finish events");
     let (finished, commands): (i64, i64) = (row.get(0), row.get(1));
-    assert_eq!((finished, commands), (3, 2), "the first finish alone, then the two queued ones in one command");
+    assert_eq!((finished, commands), (6, 5), "four pipelined finishes alone, then the two queued ones in one command");
 }

@@ -135,19 +135,29 @@ async fn two_waves_at_once_never_reuse_a_founder_number_and_players_hear_of_it()
 async fn hidden_players_keep_their_score_but_are_listed_anonymously() {
     let app = spawn_app().await;
     let (shy, viewer) = (app.admitted("Shy").await, app.admitted("Viewer").await);
-    let hide = json!({"preferences": {"show_on_leaderboard": false}});
-    let (status, _) =
-        app.call(reqwest::Method::PATCH, &format!("/users/{}", shy.id), Some(&shy.token), Some(hide)).await;
-    assert_eq!(status, 200);
     finished_game(&app, &[(&shy, 800), (&viewer, 100)]).await;
+    let first_row = |body: serde_json::Value| {
+        let first = &body["data"]["entries"][0];
+        (first["score"].clone(), first["display_name"].clone(), first["user_id"].clone())
+    };
+    // Named first: the server now knows (and keeps in memory) the name and visibility.
     let (_, body) = app.get("/leaderboard/season0", Some(&viewer.token)).await;
-    let first = &body["data"]["entries"][0];
-    assert_eq!(
-        (first["score"].clone(), first["display_name"].clone(), first["user_id"].clone()),
-        (json!(800), json!("anonymous"), json!(null))
-    );
+    assert_eq!(first_row(body), (json!(800), json!("Shy"), json!(shy.id)));
+
+    let profile = format!("/users/{}", shy.id);
+    let set_shown = |shown: bool| {
+        let patch = json!({"preferences": {"show_on_leaderboard": shown}});
+        app.call(reqwest::Method::PATCH, &profile, Some(&shy.token), Some(patch))
+    };
+    assert_eq!(set_shown(false).await.0, 200);
+    let (_, body) = app.get("/leaderboard/season0", Some(&viewer.token)).await;
+    assert_eq!(first_row(body), (json!(800), json!("anonymous"), json!(null)), "hidden right after the change");
     let (_, own) = app.get("/leaderboard/season0", Some(&shy.token)).await;
     assert_eq!(own["data"]["entries"][0]["user_id"], shy.id.as_str(), "players see their own row");
+
+    assert_eq!(set_shown(true).await.0, 200);
+    let (_, body) = app.get("/leaderboard/season0", Some(&viewer.token)).await;
+    assert_eq!(first_row(body), (json!(800), json!("Shy"), json!(shy.id)), "named again once shown");
 }
 
 #[actix_web::test]

@@ -125,3 +125,31 @@ async fn ops_endpoints_answer() {
         assert_eq!(response.status().as_u16(), 200, "{page}");
     }
 }
+
+/// A session is refused once it expires, over HTTP and on a socket, even though the server
+/// keeps the sessions it issued in memory: the expiry is checked on every use.
+#[actix_web::test]
+async fn expired_sessions_are_refused_everywhere() {
+    let ttl = std::time::Duration::from_secs(2);
+    let app = spawn_app_with(|config| config.token_ttl = ttl).await;
+    let issued = std::time::Instant::now();
+    let player = app.register("Brief").await;
+    let profile = format!("/users/{}", player.id);
+    let (status, body) = app.get(&profile, Some(&player.token)).await;
+    // On a machine stalled past the TTL the token has already expired: only check it when not.
+    if issued.elapsed() < ttl {
+        assert_eq!(status, 200, "{body}");
+    }
+    tokio::time::sleep(ttl).await;
+    let (status, body) = app.get(&profile, Some(&player.token)).await;
+    assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"), "{body}");
+    let mut ws = crate::sockets::connect_to(&app, "/ws", "pzo.v1.json").await;
+    let (reply, _) = crate::sockets::request(&mut ws, 1, "auth", json!({"token": player.token})).await;
+    assert_eq!(reply["error"]["code"], "UNAUTHENTICATED", "{reply}");
+    // A fresh login issues a session that works.
+    let (status, body) = app.post("/users/login", None, json!({"email": player.email, "password": PASSWORD})).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["data"]["token"].as_str().expect("token").to_owned();
+    let (status, body) = app.get(&profile, Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+}

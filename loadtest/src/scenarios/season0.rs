@@ -53,6 +53,12 @@ const GOLDEN_HELM_GOLD: i64 = 500;
 const WITHDRAW_GOLD: i64 = 10;
 /// How often the load bar's counts of players and games are refreshed.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+/// The window's end stops every player at once; their final balance checks are spread over
+/// this much time (by player index) so that they read like clients, not like one synchronized
+/// burst of hundreds of `currency.list` that would grade the burst instead of the server.
+const FINAL_CHECK_SPREAD: Duration = Duration::from_secs(1);
+/// Slots the final checks are spread over.
+const FINAL_CHECK_SLOTS: u32 = 50;
 /// How long to wait before asking the leaderboard again for a row that may still be on its way.
 const LEADERBOARD_RETRY_DELAY: Duration = Duration::from_millis(250);
 
@@ -188,6 +194,7 @@ async fn play(
             Err(_) => break,
         }
     }
+    tokio::time::sleep(FINAL_CHECK_SPREAD * (index % FINAL_CHECK_SLOTS) / FINAL_CHECK_SLOTS).await;
     ledger.resolve(ctx, &member.socket).await;
     ledger.check_final(ctx, &member.socket, index).await;
     Some(session)
