@@ -1,4 +1,5 @@
-//! The journal's SQL: one statement per effect, and one multi-row insert for a batch's events.
+//! The journal's SQL: one statement per effect, except the hot paths (the ledger, a finished
+//! game's rows, the events), which a batch writes with one multi-row statement per kind.
 //! Statements are prepared once per connection ([`prepare_batch`]) so that the writes of a
 //! batch can be pipelined in order inside one transaction.
 
@@ -43,14 +44,6 @@ const UPDATE_GAME: &str = "UPDATE games SET status = $2, host_id = $3, started_a
 const INSERT_GAME_PLAYER: &str = "INSERT INTO game_players (game_id, user_id, joined_at) VALUES ($1, $2, $3)
      ON CONFLICT (game_id, user_id) DO UPDATE SET joined_at = EXCLUDED.joined_at, left_at = NULL";
 const GAME_PLAYER_LEFT: &str = "UPDATE game_players SET left_at = $3 WHERE game_id = $1 AND user_id = $2";
-const GAME_PLAYER_SCORE: &str = "UPDATE game_players SET score = $3, left_at = $4 WHERE game_id = $1 AND user_id = $2";
-const STATS_GAME_COMPLETED: &str = "INSERT INTO player_stats (user_id, games_completed, best_score) VALUES ($1, 1, $2)
-     ON CONFLICT (user_id) DO UPDATE SET games_completed = player_stats.games_completed + 1,
-       best_score = greatest(player_stats.best_score, EXCLUDED.best_score)";
-const UPSERT_BEST_SCORE: &str = "INSERT INTO player_scores (leaderboard_id, season, user_id, score, achieved_at)
-     VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (leaderboard_id, season, user_id) DO UPDATE SET score = EXCLUDED.score,
-       achieved_at = EXCLUDED.achieved_at WHERE player_scores.score < EXCLUDED.score";
 const RESET_LEADERBOARD: &str = "WITH archived AS (
        UPDATE leaderboard_seasons SET archived_at = $4 WHERE leaderboard_id = $1 AND season = $2),
      opened AS (INSERT INTO leaderboard_seasons (leaderboard_id, season, started_at) VALUES ($1, $3, $4))
@@ -74,21 +67,46 @@ const INSERT_TRANSACTIONS: &str = "INSERT INTO transactions
        (id, user_id, currency_id, kind, amount, balance_after, reference, created_at)
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[],
                           $8::timestamptz[])";
+// A finished game's rows, one statement per kind for the whole batch (a game of 8 was 24
+// single-row statements, and games started together finish together).
+const SET_GAME_PLAYER_SCORES: &str = "UPDATE game_players gp SET score = x.s, left_at = x.t
+     FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[]) AS x(g, u, s, t)
+     WHERE gp.game_id = x.g AND gp.user_id = x.u";
+const ADD_GAMES_COMPLETED: &str = "INSERT INTO player_stats (user_id, games_completed, best_score)
+     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[])
+     ON CONFLICT (user_id) DO UPDATE SET games_completed = player_stats.games_completed + EXCLUDED.games_completed,
+       best_score = greatest(player_stats.best_score, EXCLUDED.best_score)";
+// Only a higher score replaces a best (a tie keeps the earlier row): the leaderboard actor
+// relies on this to keep several game commits in flight (actors/leaderboard.rs).
+const UPSERT_BEST_SCORES: &str = "INSERT INTO player_scores (leaderboard_id, season, user_id, score, achieved_at)
+     SELECT * FROM unnest($1::text[], $2::integer[], $3::uuid[], $4::bigint[], $5::timestamptz[])
+     ON CONFLICT (leaderboard_id, season, user_id) DO UPDATE SET score = EXCLUDED.score,
+       achieved_at = EXCLUDED.achieved_at WHERE player_scores.score < EXCLUDED.score";
 const STORE_IDEMPOTENCIES: &str = "INSERT INTO idempotency_keys
        (user_id, key, operation, request_hash, response, created_at)
      SELECT u, k, o, h, r::jsonb, c
      FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::timestamptz[]) AS x(u, k, o, h, r, c)";
 
-/// Whether an effect is written by one multi-row statement per batch (the ledger hot path)
-/// rather than a statement of its own. These rows reference only rows that existed before the
-/// batch (a player is loaded from committed rows before its ledger moves), so they may follow
-/// the per-effect statements.
+/// Whether an effect is written by one multi-row statement per batch (the ledger and a finished
+/// game's rows: the hot paths) rather than a statement of its own. These rows reference only
+/// rows that existed before the batch (a player is loaded from committed rows before its ledger
+/// moves; a game's members joined in earlier commits before it could finish), and no later
+/// statement of a batch touches them again, so they may follow the per-effect statements.
 pub fn is_batched(effect: &Effect) -> bool {
     sql_of(effect).is_none()
 }
 
 /// The multi-row statements a batch uses, always prepared.
-const BATCHED: [&str; 5] = [SET_BALANCES, SET_INVENTORIES, INSERT_TRANSACTIONS, STORE_IDEMPOTENCIES, INSERT_EVENTS];
+const BATCHED: [&str; 8] = [
+    SET_BALANCES,
+    SET_INVENTORIES,
+    INSERT_TRANSACTIONS,
+    STORE_IDEMPOTENCIES,
+    SET_GAME_PLAYER_SCORES,
+    ADD_GAMES_COMPLETED,
+    UPSERT_BEST_SCORES,
+    INSERT_EVENTS,
+];
 
 /// The statement an effect runs on its own; `None` for the batched ledger effects, which
 /// [`write_batched`] writes with one multi-row statement per kind.
@@ -104,16 +122,16 @@ pub fn sql_of(effect: &Effect) -> Option<&'static str> {
         Effect::UpdateGame { .. } => UPDATE_GAME,
         Effect::InsertGamePlayer { .. } => INSERT_GAME_PLAYER,
         Effect::GamePlayerLeft { .. } => GAME_PLAYER_LEFT,
-        Effect::GamePlayerScore { .. } => GAME_PLAYER_SCORE,
-        Effect::StatsGameCompleted { .. } => STATS_GAME_COMPLETED,
-        Effect::UpsertBestScore { .. } => UPSERT_BEST_SCORE,
         Effect::ResetLeaderboard { .. } => RESET_LEADERBOARD,
         Effect::InsertPlayerAchievement { .. } => INSERT_PLAYER_ACHIEVEMENT,
         Effect::InsertPlayerCosmetic { .. } => INSERT_PLAYER_COSMETIC,
         Effect::SetInventory { .. }
         | Effect::SetBalance { .. }
         | Effect::InsertTransaction(_)
-        | Effect::StoreIdempotency { .. } => return None,
+        | Effect::StoreIdempotency { .. }
+        | Effect::GamePlayerScore { .. }
+        | Effect::StatsGameCompleted { .. }
+        | Effect::UpsertBestScore { .. } => return None,
     })
 }
 
@@ -180,13 +198,6 @@ pub async fn apply_effect(
             tx.execute(statement, &[game_id, user_id, joined_at]).await
         }
         Effect::GamePlayerLeft { game_id, user_id, at } => tx.execute(statement, &[game_id, user_id, at]).await,
-        Effect::GamePlayerScore { game_id, user_id, score, at } => {
-            tx.execute(statement, &[game_id, user_id, score, at]).await
-        }
-        Effect::StatsGameCompleted { user_id, score } => tx.execute(statement, &[user_id, score]).await,
-        Effect::UpsertBestScore { leaderboard_id, season, user_id, score, at } => {
-            tx.execute(statement, &[leaderboard_id, &i32_of(*season), user_id, score, at]).await
-        }
         Effect::ResetLeaderboard { leaderboard_id, archived_season, season, at } => {
             tx.execute(statement, &[leaderboard_id, &i32_of(*archived_season), &i32_of(*season), at]).await
         }
@@ -196,12 +207,15 @@ pub async fn apply_effect(
         Effect::InsertPlayerCosmetic { user_id, cosmetic_id, at } => {
             tx.execute(statement, &[user_id, cosmetic_id, at]).await
         }
-        // The ledger effects have no statement of their own (`sql_of` is None): the journal
+        // The batched effects have no statement of their own (`sql_of` is None): the journal
         // hands them to `write_batched` and never here.
         Effect::SetInventory { .. }
         | Effect::SetBalance { .. }
         | Effect::InsertTransaction(_)
-        | Effect::StoreIdempotency { .. } => Ok(0),
+        | Effect::StoreIdempotency { .. }
+        | Effect::GamePlayerScore { .. }
+        | Effect::StatsGameCompleted { .. }
+        | Effect::UpsertBestScore { .. } => Ok(0),
     }
 }
 
@@ -239,13 +253,43 @@ pub async fn insert_events(
 /// One idempotency row: user, key, operation, request hash, stored answer, time.
 type KeyRow<'a> = (&'a uuid::Uuid, &'a str, &'a str, &'a [u8], String, &'a pzo_protocol::Timestamp);
 
-/// The ledger hot path of a batch, gathered into columns for the multi-row statements.
+/// One member's result row: game, player, score, time.
+type ScoreRow<'a> = (&'a uuid::Uuid, &'a uuid::Uuid, i64, &'a pzo_protocol::Timestamp);
+/// One best-score row: board, season, player, score, time.
+type BestRow<'a> = (&'a str, i32, &'a uuid::Uuid, i64, &'a pzo_protocol::Timestamp);
+
+/// The hot paths of a batch (the ledger, finished games), gathered into columns for the
+/// multi-row statements.
 #[derive(Default)]
 struct Columns<'a> {
     balances: Vec<(&'a uuid::Uuid, &'a str, i64)>,
     inventory: Vec<(&'a uuid::Uuid, &'a str, i64)>,
     transactions: Vec<&'a pzo_protocol::model::Transaction>,
     keys: Vec<KeyRow<'a>>,
+    scores: Vec<ScoreRow<'a>>,
+    /// Per player: games completed in this batch and their best score (one row per player, as
+    /// one upsert may not touch a row twice).
+    completed: Vec<(&'a uuid::Uuid, i64, i64)>,
+    best: Vec<BestRow<'a>>,
+}
+
+impl<'a> Columns<'a> {
+    fn completed(&mut self, user_id: &'a uuid::Uuid, score: i64) {
+        match self.completed.iter_mut().find(|(u, _, _)| *u == user_id) {
+            Some((_, games, best)) => (*games, *best) = (*games + 1, (*best).max(score)),
+            None => self.completed.push((user_id, 1, score)),
+        }
+    }
+
+    /// The stored rule within the batch: a higher score replaces, a tie keeps the earlier.
+    fn best(&mut self, row: BestRow<'a>) {
+        let same = |r: &&mut BestRow<'a>| r.0 == row.0 && r.1 == row.1 && r.2 == row.2;
+        match self.best.iter_mut().find(same) {
+            Some(kept) if kept.3 < row.3 => *kept = row,
+            Some(_) => {}
+            None => self.best.push(row),
+        }
+    }
 }
 
 /// Keeps the last value per key: a later command of a batch saw the earlier one's state.
@@ -277,6 +321,13 @@ pub async fn write_batched<'e>(
                 let text = serde_json::to_string(&stored).unwrap_or_else(|_| "{}".to_owned());
                 columns.keys.push((user_id, key, operation, request_hash, text, at));
             }
+            Effect::GamePlayerScore { game_id, user_id, score, at } => {
+                columns.scores.push((game_id, user_id, *score, at))
+            }
+            Effect::StatsGameCompleted { user_id, score } => columns.completed(user_id, *score),
+            Effect::UpsertBestScore { leaderboard_id, season, user_id, score, at } => {
+                columns.best((leaderboard_id, i32_of(*season), user_id, *score, at))
+            }
             _ => {}
         }
     }
@@ -286,6 +337,9 @@ pub async fn write_batched<'e>(
         pairs(tx, prepared.get(SET_INVENTORIES), &inventory),
         transactions(tx, prepared.get(INSERT_TRANSACTIONS), &columns.transactions),
         keys(tx, prepared.get(STORE_IDEMPOTENCIES), &columns.keys),
+        game_scores(tx, prepared.get(SET_GAME_PLAYER_SCORES), &columns.scores),
+        games_completed(tx, prepared.get(ADD_GAMES_COMPLETED), &columns.completed),
+        best_scores(tx, prepared.get(UPSERT_BEST_SCORES), &columns.best),
     ];
     futures_util::future::try_join_all(writes).await.map(|_| ())
 }
@@ -336,4 +390,81 @@ fn keys<'a>(tx: &'a Transaction<'_>, statement: Option<&'a Statement>, rows: &'a
         let times: Vec<pzo_protocol::Timestamp> = rows.iter().map(|r| *r.5).collect();
         tx.execute(statement, &[&users, &keys, &operations, &hashes, &responses, &times]).await
     })
+}
+
+fn game_scores<'a>(tx: &'a Transaction<'_>, statement: Option<&'a Statement>, rows: &'a [ScoreRow<'a>]) -> Write<'a> {
+    Box::pin(async move {
+        let Some(statement) = statement.filter(|_| !rows.is_empty()) else { return Ok(0) };
+        let games: Vec<uuid::Uuid> = rows.iter().map(|r| *r.0).collect();
+        let users: Vec<uuid::Uuid> = rows.iter().map(|r| *r.1).collect();
+        let scores: Vec<i64> = rows.iter().map(|r| r.2).collect();
+        let times: Vec<pzo_protocol::Timestamp> = rows.iter().map(|r| *r.3).collect();
+        tx.execute(statement, &[&games, &users, &scores, &times]).await
+    })
+}
+
+fn games_completed<'a>(
+    tx: &'a Transaction<'_>,
+    statement: Option<&'a Statement>,
+    rows: &'a [(&'a uuid::Uuid, i64, i64)],
+) -> Write<'a> {
+    Box::pin(async move {
+        let Some(statement) = statement.filter(|_| !rows.is_empty()) else { return Ok(0) };
+        let users: Vec<uuid::Uuid> = rows.iter().map(|r| *r.0).collect();
+        let games: Vec<i64> = rows.iter().map(|r| r.1).collect();
+        let best: Vec<i64> = rows.iter().map(|r| r.2).collect();
+        tx.execute(statement, &[&users, &games, &best]).await
+    })
+}
+
+fn best_scores<'a>(tx: &'a Transaction<'_>, statement: Option<&'a Statement>, rows: &'a [BestRow<'a>]) -> Write<'a> {
+    Box::pin(async move {
+        let Some(statement) = statement.filter(|_| !rows.is_empty()) else { return Ok(0) };
+        let boards: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        let seasons: Vec<i32> = rows.iter().map(|r| r.1).collect();
+        let users: Vec<uuid::Uuid> = rows.iter().map(|r| *r.2).collect();
+        let scores: Vec<i64> = rows.iter().map(|r| r.3).collect();
+        let times: Vec<pzo_protocol::Timestamp> = rows.iter().map(|r| *r.4).collect();
+        tx.execute(statement, &[&boards, &seasons, &users, &scores, &times]).await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> pzo_protocol::Timestamp {
+        chrono::DateTime::from_timestamp(1_700_000_000 + secs, 0).expect("valid instant")
+    }
+
+    #[test]
+    fn a_batch_keeps_one_best_row_per_player_by_the_stored_rule() {
+        let (ada, bo) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+        let times = [at(1), at(2), at(3), at(4)];
+        let mut columns = Columns::default();
+        columns.best(("season0", 1, &ada, 50, &times[0]));
+        columns.best(("season0", 1, &bo, 40, &times[0]));
+        columns.best(("season0", 1, &ada, 50, &times[1])); // a tie keeps the earlier row
+        columns.best(("season0", 1, &bo, 30, &times[2])); // a lower score changes nothing
+        columns.best(("season0", 1, &bo, 45, &times[3])); // a higher one replaces it
+        columns.best(("season0", 2, &ada, 10, &times[3])); // another season is another row
+        assert_eq!(
+            columns.best,
+            vec![
+                ("season0", 1, &ada, 50, &times[0]),
+                ("season0", 1, &bo, 45, &times[3]),
+                ("season0", 2, &ada, 10, &times[3])
+            ]
+        );
+    }
+
+    #[test]
+    fn a_batch_counts_each_players_completed_games_in_one_row() {
+        let (ada, bo) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+        let mut columns = Columns::default();
+        columns.completed(&ada, 7);
+        columns.completed(&bo, 3);
+        columns.completed(&ada, 5);
+        assert_eq!(columns.completed, vec![(&ada, 2, 7), (&bo, 1, 3)]);
+    }
 }

@@ -236,4 +236,19 @@ async fn finishes_pipeline_then_queued_ones_commit_as_one_group() {
         .expect("finish events");
     let (finished, commands): (i64, i64) = (row.get(0), row.get(1));
     assert_eq!((finished, commands), (6, 5), "four pipelined finishes alone, then the two queued ones in one command");
+    // The games' rows, written as one multi-row statement per kind per batch: every member's
+    // score and leave time, one completed game each, and the board rows.
+    let row = lock
+        .client
+        .query_one(
+            "SELECT (SELECT count(*) FROM game_players WHERE score IS NOT NULL AND left_at IS NOT NULL),
+                    (SELECT sum(games_completed)::bigint FROM player_stats),
+                    (SELECT sum(best_score)::bigint FROM player_stats),
+                    (SELECT sum(score)::bigint FROM player_scores)",
+            &[],
+        )
+        .await
+        .expect("game rows");
+    let (scored, completed, best, board): (i64, i64, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!((scored, completed, best, board), (12, 12, 426, 426), "every member's rows are stored once");
 }
