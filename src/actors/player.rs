@@ -71,7 +71,10 @@ pub struct PlayerMsg {
 /// A player actor's address.
 #[derive(Clone)]
 pub struct PlayerHandle {
-    tx: mpsc::Sender<PlayerMsg>,
+    /// Boxed: a tokio channel allocates its first block of 32 slots up front, and every
+    /// authenticated socket keeps a live player actor (32 x 120-byte messages was 3.8 KiB per
+    /// idle player; boxed, 256 bytes).
+    tx: mpsc::Sender<Box<PlayerMsg>>,
     notices: mpsc::UnboundedSender<Arc<Event>>,
 }
 
@@ -93,7 +96,7 @@ pub async fn ask(
     command: PlayerCommand,
     idempotency: Option<Idempotency>,
 ) -> Result<Reply, ApiError> {
-    let mut msg = PlayerMsg { command, idempotency, reply: oneshot::channel().0 };
+    let mut msg = Box::new(PlayerMsg { command, idempotency, reply: oneshot::channel().0 });
     // A passivating actor may close its mailbox between lookup and send: try once more.
     for _ in 0..2 {
         let handle = app.players.get_or_spawn(&user_id, |generation| spawn(app.clone(), user_id, generation));
@@ -129,10 +132,13 @@ async fn run(
     app: Arc<App>,
     user_id: UserId,
     generation: u64,
-    mut rx: mpsc::Receiver<PlayerMsg>,
+    mut rx: mpsc::Receiver<Box<PlayerMsg>>,
     mut notices: mpsc::UnboundedReceiver<Arc<Event>>,
 ) {
-    let loaded = store::load_player(&app.pool, user_id).await;
+    // The loading, a command's handling and a grace timer's work are boxed: inline, their state
+    // machines (database futures) would size every idle actor's task for good, and a live actor
+    // stays behind every authenticated socket.
+    let loaded = Box::pin(store::load_player(&app.pool, user_id)).await;
     let (state, watermark, answers) = match loaded {
         Ok(Some(found)) => found,
         Ok(None) | Err(_) => {
@@ -152,14 +158,14 @@ async fn run(
         tokio::select! {
             biased;
             Some(event) = notices.recv() => actor.notice(&event),
-            Some((epoch, game_id)) = grace_rx.recv() => actor.grace_expired(epoch, game_id).await,
+            Some((epoch, game_id)) = grace_rx.recv() => Box::pin(actor.grace_expired(epoch, game_id)).await,
             msg = rx.recv() => {
                 let Some(msg) = msg else { break };
                 // Apply every pending notice first so the command sees committed results.
                 while let Ok(event) = notices.try_recv() {
                     actor.notice(&event);
                 }
-                let answer = actor.handle(msg.command, msg.idempotency, &grace_tx).await;
+                let answer = Box::pin(actor.handle(msg.command, msg.idempotency, &grace_tx)).await;
                 let _ = msg.reply.send(answer);
             }
             () = tokio::time::sleep(PLAYER_IDLE_PASSIVATE), if actor.sockets == 0 && actor.state.current_game.is_none() => {
