@@ -151,11 +151,13 @@ struct GameWrite {
     reply: GameReply,
 }
 
-/// Most finished games one commit carries. Small on purpose: a command holding dozens of games
-/// (hundreds of statements) made every command batched with it wait, and in the 1,000-player
-/// season0 run 64 per commit took `currency.withdraw` p99 from ~45 ms to ~190 ms, while 4 still
-/// took `POST /games/finish` p99 from ~990 ms to ~600 ms (docs/benchmarks.md).
-const GAMES_PER_COMMIT_MAX: usize = 4;
+/// Most finished games one commit carries. When each member's rows were single-row statements,
+/// a command of dozens of games (hundreds of statements) made every command batched with it
+/// wait (64 per commit took `currency.withdraw` p99 from ~45 to ~190 ms at 1,000 players), so
+/// it was 4. Now a game adds one statement (its status) and its rows join the batch's multi-row
+/// statements, and at 10,000 players 4 x 4 in flight let finishes overflow the queue (503s):
+/// 16 (docs/benchmarks.md).
+const GAMES_PER_COMMIT_MAX: usize = 16;
 
 type GameReply = oneshot::Sender<Result<Vec<Arc<Event>>, ApiError>>;
 
