@@ -155,8 +155,8 @@ struct GameWrite {
 /// a command of dozens of games (hundreds of statements) made every command batched with it
 /// wait (64 per commit took `currency.withdraw` p99 from ~45 to ~190 ms at 1,000 players), so
 /// it was 4. Now a game adds one statement (its status) and its rows join the batch's multi-row
-/// statements, and at 10,000 players 4 x 4 in flight let finishes overflow the queue (503s):
-/// 16 (docs/benchmarks.md).
+/// statements; at 10,000 players, 4 per commit had 1,262 finishes answered 503 (the queue full)
+/// and 16 had 442: still not enough there (docs/loadtest/season0-10000-after*.txt).
 const GAMES_PER_COMMIT_MAX: usize = 16;
 
 type GameReply = oneshot::Sender<Result<Vec<Arc<Event>>, ApiError>>;
