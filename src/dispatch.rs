@@ -364,7 +364,7 @@ async fn resume(app: &Arc<App>, me: UserId, since: u64) -> Result<Reply, ApiErro
 async fn leaderboards(app: &Arc<App>) -> Result<Reply, ApiError> {
     let mut leaderboards = Vec::new();
     for board in app.boards.values() {
-        let page = board.page(0, 0, None, None).await?;
+        let page = board.page(0, 0, None, None);
         leaderboards.push(LeaderboardInfo {
             id: page.id,
             name: page.name,
@@ -384,7 +384,7 @@ async fn leaderboard(app: &Arc<App>, caller: Caller, args: LeaderboardGetArgs) -
         Some("me") => Some(player(caller)?),
         Some(_) => return Err(ApiError::validation("around", "must be \"me\"")),
     };
-    let current = board.page(offset as usize, limit as usize, around, caller.user_id()).await?;
+    let current = board.page(offset as usize, limit as usize, around, caller.user_id());
     let info = LeaderboardInfo {
         id: current.id.clone(),
         name: current.name.clone(),
