@@ -69,9 +69,17 @@ const INSERT_TRANSACTIONS: &str = "INSERT INTO transactions
                           $8::timestamptz[])";
 // A finished game's rows, one statement per kind for the whole batch (a game of 8 was 24
 // single-row statements, and games started together finish together).
-const SET_GAME_PLAYER_SCORES: &str = "UPDATE game_players gp SET score = x.s, left_at = x.t
-     FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[]) AS x(g, u, s, t)
-     WHERE gp.game_id = x.g AND gp.user_id = x.u";
+// An upsert on the primary key rather than `UPDATE ... FROM unnest(...)`: that join's plan is
+// cached per connection once the statement has run a few times, and when it was planned while
+// `game_players` was small (a fresh database, or statistics never refreshed: autovacuum off)
+// the cached plan hashed the whole table on every finish. At 10,000 players it was the
+// journal's most expensive statement (sampled from pg_stat_activity: 586 of ~1,800 busy
+// samples, more than the events insert). An upsert finds each row through the key, whatever
+// the statistics. Every member has a row (inserted when they joined); the insert branch would
+// only add one that is missing, joined at the finish.
+const SET_GAME_PLAYER_SCORES: &str = "INSERT INTO game_players (game_id, user_id, joined_at, left_at, score)
+     SELECT g, u, t, t, s FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::timestamptz[]) AS x(g, u, s, t)
+     ON CONFLICT (game_id, user_id) DO UPDATE SET score = EXCLUDED.score, left_at = EXCLUDED.left_at";
 const ADD_GAMES_COMPLETED: &str = "INSERT INTO player_stats (user_id, games_completed, best_score)
      SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[])
      ON CONFLICT (user_id) DO UPDATE SET games_completed = player_stats.games_completed + EXCLUDED.games_completed,
@@ -300,6 +308,15 @@ fn last_per_key<'a>(rows: Vec<(&'a uuid::Uuid, &'a str, i64)>) -> Vec<(&'a uuid:
     kept
 }
 
+/// One row per (game, player), the last one: an upsert may not touch a row twice. (A game is
+/// finished once, so this only matters if a batch ever carried the same result twice.)
+fn last_score_per_member(rows: Vec<ScoreRow<'_>>) -> Vec<ScoreRow<'_>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<_> = rows.into_iter().rev().filter(|(g, u, _, _)| seen.insert((**g, **u))).collect();
+    kept.reverse();
+    kept
+}
+
 /// Writes the batched effects with one statement per kind.
 pub async fn write_batched<'e>(
     tx: &Transaction<'_>,
@@ -332,12 +349,13 @@ pub async fn write_batched<'e>(
         }
     }
     let (balances, inventory) = (last_per_key(columns.balances), last_per_key(columns.inventory));
+    let scores = last_score_per_member(columns.scores);
     let writes = [
         pairs(tx, prepared.get(SET_BALANCES), &balances),
         pairs(tx, prepared.get(SET_INVENTORIES), &inventory),
         transactions(tx, prepared.get(INSERT_TRANSACTIONS), &columns.transactions),
         keys(tx, prepared.get(STORE_IDEMPOTENCIES), &columns.keys),
-        game_scores(tx, prepared.get(SET_GAME_PLAYER_SCORES), &columns.scores),
+        game_scores(tx, prepared.get(SET_GAME_PLAYER_SCORES), &scores),
         games_completed(tx, prepared.get(ADD_GAMES_COMPLETED), &columns.completed),
         best_scores(tx, prepared.get(UPSERT_BEST_SCORES), &columns.best),
     ];
@@ -466,5 +484,22 @@ mod tests {
         columns.completed(&bo, 3);
         columns.completed(&ada, 5);
         assert_eq!(columns.completed, vec![(&ada, 2, 7), (&bo, 1, 3)]);
+    }
+
+    #[test]
+    fn a_batch_writes_one_score_row_per_game_member_the_last() {
+        let (game, other, ada, bo) =
+            (uuid::Uuid::from_u128(9), uuid::Uuid::from_u128(8), uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2));
+        let times = [at(1), at(2)];
+        let rows = vec![
+            (&game, &ada, 10, &times[0]),
+            (&game, &bo, 20, &times[0]),
+            (&other, &ada, 30, &times[1]), // the same player in another game is another row
+            (&game, &ada, 40, &times[1]),  // the same member again: the later row wins
+        ];
+        assert_eq!(
+            last_score_per_member(rows),
+            vec![(&game, &bo, 20, &times[0]), (&other, &ada, 30, &times[1]), (&game, &ada, 40, &times[1])]
+        );
     }
 }
