@@ -307,17 +307,10 @@ impl<'a> Columns<'a> {
     }
 }
 
-/// Keeps the last value per key: a later command of a batch saw the earlier one's state.
-fn last_per_key<'a>(rows: Vec<(&'a uuid::Uuid, &'a str, i64)>) -> Vec<(&'a uuid::Uuid, &'a str, i64)> {
-    let mut seen = std::collections::HashSet::new();
-    let mut kept: Vec<_> = rows.into_iter().rev().filter(|(u, k, _)| seen.insert((**u, *k))).collect();
-    kept.reverse();
-    kept
-}
-
-/// One row per (game, player), the last one: an upsert may not touch a row twice. (A lobby
-/// commits one command at a time, so this only matters if a batch ever carried a member twice.)
-fn last_per_member<R>(rows: Vec<R>, key: impl Fn(&R) -> (uuid::Uuid, uuid::Uuid)) -> Vec<R> {
+/// Keeps the last row per key, in order: a later command of a batch saw the earlier one's state,
+/// and one multi-row upsert may not touch a row twice. (For game members this only matters if a
+/// batch ever carried a member twice: a lobby commits one command at a time.)
+fn last_per_key<R, K: Eq + std::hash::Hash>(rows: Vec<R>, key: impl Fn(&R) -> K) -> Vec<R> {
     let mut seen = std::collections::HashSet::new();
     let mut kept: Vec<R> = rows.into_iter().rev().filter(|row| seen.insert(key(row))).collect();
     kept.reverse();
@@ -358,9 +351,10 @@ pub async fn write_batched<'e>(
             _ => {}
         }
     }
-    let (balances, inventory) = (last_per_key(columns.balances), last_per_key(columns.inventory));
-    let members = last_per_member(columns.members, |row| (*row.0, *row.1));
-    let scores = last_per_member(columns.scores, |row| (*row.0, *row.1));
+    let balances = last_per_key(columns.balances, |row| (*row.0, row.1));
+    let inventory = last_per_key(columns.inventory, |row| (*row.0, row.1));
+    let members = last_per_key(columns.members, |row| (*row.0, *row.1));
+    let scores = last_per_key(columns.scores, |row| (*row.0, *row.1));
     let writes = [
         pairs(tx, prepared.get(SET_BALANCES), &balances),
         pairs(tx, prepared.get(SET_INVENTORIES), &inventory),
@@ -520,7 +514,7 @@ mod tests {
             (&game, &ada, 40, &times[1]),  // the same member again: the later row wins
         ];
         assert_eq!(
-            last_per_member(rows, |row| (*row.0, *row.1)),
+            last_per_key(rows, |row| (*row.0, *row.1)),
             vec![(&game, &bo, 20, &times[0]), (&other, &ada, 30, &times[1]), (&game, &ada, 40, &times[1])]
         );
     }
