@@ -136,8 +136,8 @@ async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Id
         Request::UsersList(page) => {
             player_or_admin(caller)?;
             let (offset, limit) = (offset(page.cursor.as_deref())?, page_limit(page.limit)?);
-            let users = store::list_users(&app.pool, offset, limit).await.map_err(|_| mailbox_error())?;
-            let next_cursor = store::next_cursor(offset, limit, users.len());
+            let rows = store::list_users(&app.pool, offset, store::rows_for_page(limit)).await;
+            let (users, next_cursor) = store::page_of(rows.map_err(|_| mailbox_error())?, offset, limit);
             Ok(Reply::Users(UsersPage { users, next_cursor }))
         }
         Request::UsersGet(IdArgs { id }) => {
@@ -173,8 +173,8 @@ async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Id
         }
         Request::WaitlistList(args) => {
             let (offset, limit) = (offset(args.cursor.as_deref())?, page_limit(args.limit)?);
-            let entries = app.waitlist.list(args.status, offset as usize, limit as usize).await?;
-            let next_cursor = store::next_cursor(offset, limit, entries.len());
+            let rows = app.waitlist.list(args.status, offset as usize, store::rows_for_page(limit) as usize).await?;
+            let (entries, next_cursor) = store::page_of(rows, offset, limit);
             Ok(Reply::Entries(EntriesPage { entries, next_cursor }))
         }
         Request::WaitlistAdmit(AdmitArgs { count }) => {
@@ -202,8 +202,8 @@ async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Id
         Request::GamesList(args) => {
             player_or_admin(caller)?;
             let (offset, limit) = (offset(args.cursor.as_deref())?, page_limit(args.limit)?);
-            let games = store::list_games(&app.pool, args.status, offset, limit).await.map_err(|_| mailbox_error())?;
-            let next_cursor = store::next_cursor(offset, limit, games.len());
+            let rows = store::list_games(&app.pool, args.status, offset, store::rows_for_page(limit)).await;
+            let (games, next_cursor) = store::page_of(rows.map_err(|_| mailbox_error())?, offset, limit);
             Ok(Reply::Games(GamesPage { games, next_cursor }))
         }
         Request::GamesCreate(args) => {
@@ -392,19 +392,25 @@ async fn leaderboard(app: &Arc<App>, caller: Caller, args: LeaderboardGetArgs) -
         entry_count: current.total,
     };
     let season = args.season.unwrap_or(current.season);
-    let (start, rows, me) = if season == current.season {
+    // `more`: whether rows follow this page (the live board knows its length; an archived season
+    // is read one row past the page).
+    let (start, rows, me, more) = if season == current.season {
         (
             current.start as u64,
             current.rows.iter().map(|r| (r.rank, r.user_id, r.score)).collect::<Vec<_>>(),
             current.me,
+            ((current.start + current.rows.len()) as u64) < current.total,
         )
     } else {
         if !store::season_exists(&app.pool, &args.id, season).await.map_err(|_| mailbox_error())? {
             return Err(ApiError::not_found("leaderboard season"));
         }
-        let rows =
-            store::archived_page(&app.pool, &args.id, season, offset, limit).await.map_err(|_| mailbox_error())?;
-        (offset, rows.into_iter().enumerate().map(|(i, (u, s))| (offset + i as u64 + 1, u, s)).collect(), None)
+        let rows = store::archived_page(&app.pool, &args.id, season, offset, store::rows_for_page(limit))
+            .await
+            .map_err(|_| mailbox_error())?;
+        let (rows, next) = store::page_of(rows, offset, limit);
+        let ranked = rows.into_iter().enumerate().map(|(i, (u, s))| (offset + i as u64 + 1, u, s)).collect();
+        (offset, ranked, None, next.is_some())
     };
     let mut ids: Vec<UserId> = rows.iter().map(|r| r.1).collect();
     ids.extend(me.map(|m| m.user_id));
@@ -419,7 +425,7 @@ async fn leaderboard(app: &Arc<App>, caller: Caller, args: LeaderboardGetArgs) -
         }
     };
     let entries: Vec<LeaderboardEntry> = rows.iter().map(|(rank, u, s)| entry(*rank, *u, *s)).collect();
-    let next_cursor = (around.is_none()).then(|| store::next_cursor(start, limit, entries.len())).flatten();
+    let next_cursor = (around.is_none() && more).then(|| store::encode_cursor(start + u64::from(limit)));
     Ok(Reply::Leaderboard(LeaderboardReply {
         leaderboard: info,
         season,

@@ -27,9 +27,21 @@ pub fn decode_cursor(cursor: Option<&str>) -> Option<u64> {
     }
 }
 
-/// The next cursor of a page that returned `got` of `limit` rows from `offset`.
-pub fn next_cursor(offset: u64, limit: u32, got: usize) -> Option<String> {
-    (got >= limit as usize && got > 0).then(|| encode_cursor(offset + u64::from(limit)))
+/// How many rows to read for a page of `limit`: one more, so the page knows whether another
+/// follows (see [`page_of`]).
+pub fn rows_for_page(limit: u32) -> u32 {
+    limit.saturating_add(1)
+}
+
+/// A page of at most `limit` rows from `offset`, out of `rows` read with [`rows_for_page`]: the
+/// extra row, dropped here, is what says a next page exists. So the last page has no cursor even
+/// when it is exactly full (the contract's `next_cursor` is null at the end), and a client never
+/// follows a cursor to an empty page.
+pub fn page_of<T>(mut rows: Vec<T>, offset: u64, limit: u32) -> (Vec<T>, Option<String>) {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next = more.then(|| encode_cursor(offset + u64::from(limit)));
+    (rows, next)
 }
 
 /// A stored idempotent answer.
@@ -253,6 +265,12 @@ pub async fn game(pool: &Pool, id: GameId) -> StoreResult<Option<Game>> {
     let Some(row) = client.query_opt("SELECT * FROM games WHERE id = $1", &[&id]).await? else { return Ok(None) };
     let mut players = players_of(&client, &[id]).await?;
     Ok(Some(game_from_rows(&row, players.remove(&id).unwrap_or_default())))
+}
+
+/// Whether a game with this id was ever created.
+pub async fn game_exists(pool: &Pool, id: GameId) -> StoreResult<bool> {
+    let client = pool.get().await?;
+    Ok(client.query_one("SELECT EXISTS (SELECT 1 FROM games WHERE id = $1)", &[&id]).await?.get(0))
 }
 
 /// Games, newest first, optionally of one status.

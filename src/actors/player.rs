@@ -405,10 +405,11 @@ impl Actor {
     async fn currency(&self, currency_id: &str, offset: u64, limit: u32) -> Result<Reply, ApiError> {
         let currency =
             self.catalog().currencies.get(currency_id).cloned().ok_or_else(|| ApiError::not_found("currency"))?;
-        let transactions = store::transactions(&self.app.pool, self.state.user_id, currency_id, offset, limit)
-            .await
-            .map_err(|_| mailbox_error())?;
-        let next_cursor = store::next_cursor(offset, limit, transactions.len());
+        let rows =
+            store::transactions(&self.app.pool, self.state.user_id, currency_id, offset, store::rows_for_page(limit))
+                .await
+                .map_err(|_| mailbox_error())?;
+        let (transactions, next_cursor) = store::page_of(rows, offset, limit);
         Ok(Reply::Currency(CurrencyReply {
             currency,
             balance: self.state.balance(currency_id),
@@ -465,7 +466,11 @@ impl Actor {
 
     async fn leave_game(&mut self, game_id: GameId, reason: LeaveReason) -> Result<Reply, ApiError> {
         if self.state.current_game != Some(game_id) {
-            return Err(ApiError::new(ErrorCode::NOT_IN_GAME));
+            // An id that names no game is NOT_FOUND, as everywhere; NOT_IN_GAME is for a real
+            // game this player is not in.
+            let known = self.app.lobbies.get(&game_id).is_some()
+                || store::game_exists(&self.app.pool, game_id).await.map_err(|_| mailbox_error())?;
+            return Err(if known { ApiError::new(ErrorCode::NOT_IN_GAME) } else { ApiError::not_found("game") });
         }
         let lobby = lobby_handle(&self.app, game_id).await?;
         let (reply, answer) = oneshot::channel();

@@ -134,6 +134,11 @@ pub async fn serve(
     let result = async {
         rate_limit(&app, &limits, &req)?;
         let caller = crate::users::authenticate(&app, bearer(&req)).await?;
+        // A missing token is answered before the path and the body are read, so an anonymous
+        // call learns UNAUTHENTICATED, not a 404 for an id or a 400 for a body it may not send.
+        if caller == Caller::Anonymous && needs_token(operation) {
+            return Err(ApiError::new(ErrorCode::UNAUTHENTICATED));
+        }
         let request = build(caller)?;
         crate::dispatch::dispatch(&app, caller, request).await
     }
@@ -152,6 +157,11 @@ pub async fn serve(
     };
     app.telemetry.record(operation, started.elapsed(), outcome_of(&result));
     response
+}
+
+/// Whether an operation of the operations table refuses callers without a token.
+fn needs_token(operation: &str) -> bool {
+    crate::operations::find_by_name(operation).is_some_and(|op| op.auth != crate::operations::Auth::None)
 }
 
 /// Whether a result counts against the error budget.

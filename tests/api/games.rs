@@ -47,6 +47,9 @@ async fn game_lifecycle_and_edge_cases() {
     assert_eq!((status, code(&body)), (409, "GAME_NOT_OPEN"));
     let (status, body) = app.post("/games/leave", Some(&late.token), json!({"game_id": game_id})).await;
     assert_eq!((status, code(&body)), (409, "NOT_IN_GAME"));
+    let nowhere = json!({"game_id": uuid::Uuid::new_v4()});
+    let (status, body) = app.post("/games/leave", Some(&late.token), nowhere).await;
+    assert_eq!((status, code(&body)), (404, "NOT_FOUND"), "leaving a game that does not exist: {body}");
     let results = json!({"game_id": game_id, "results": [{"user_id": host.id, "score": 1500}, {"user_id": guest.id, "score": 700}]});
     let (status, body) = app.post("/games/finish", Some(&host.token), results.clone()).await;
     assert_eq!((status, code(&body)), (403, "FORBIDDEN"));

@@ -37,6 +37,7 @@ async fn leaderboard_updates_are_pushed_to_subscribers_and_reset_archives() {
     let cursor = body["data"]["next_cursor"].as_str().expect("cursor").to_owned();
     let (_, body) = app.get(&format!("/leaderboard/season0?limit=1&cursor={cursor}"), Some(&a.token)).await;
     assert_eq!(body["data"]["entries"][0]["rank"], 2, "{body}");
+    assert!(body["data"]["next_cursor"].is_null(), "the second of two rows ends the board: {body}");
     app.admin_post("/leaderboard/reset", json!({"leaderboard_id": "season0"})).await;
     let reset = event_of(&mut watcher, "LEADERBOARD_RESET", Duration::from_secs(5)).await.expect("a reset event");
     assert_eq!(reset["data"]["season"], 2);
@@ -44,6 +45,10 @@ async fn leaderboard_updates_are_pushed_to_subscribers_and_reset_archives() {
     assert_eq!(body["data"]["entries"].as_array().map(Vec::len), Some(0));
     let (_, body) = app.get("/leaderboard/season0?season=1", Some(&a.token)).await;
     assert_eq!(body["data"]["entries"][0]["score"], 900, "the archived season stays readable: {body}");
+    let (_, body) = app.get("/leaderboard/season0?season=1&limit=1", Some(&a.token)).await;
+    assert!(body["data"]["next_cursor"].is_string(), "one of two archived rows: {body}");
+    let (_, body) = app.get("/leaderboard/season0?season=1&limit=2", Some(&a.token)).await;
+    assert!(body["data"]["next_cursor"].is_null(), "both archived rows, nothing after: {body}");
 }
 
 #[actix_web::test]

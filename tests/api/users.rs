@@ -58,6 +58,14 @@ async fn user_edge_cases_answer_their_codes() {
     assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"));
     let (status, body) = app.get("/users", Some("garbage")).await;
     assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"));
+    // Without a token, the answer is 401 before any id is looked up or any body is read.
+    let unknown_entry = format!("/waitlist/{}", uuid::Uuid::new_v4());
+    for path in ["/users/not-a-uuid", unknown_entry.as_str(), "/games/not-a-uuid"] {
+        let (status, body) = app.get(path, None).await;
+        assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"), "GET {path}: {body}");
+    }
+    let (status, body) = app.post("/games/join", None, json!({"game": 7})).await;
+    assert_eq!((status, code(&body)), (401, "UNAUTHENTICATED"), "{body}");
     let bad_prefs = json!({"preferences": {"music_volume": 101}});
     let (status, body) =
         app.call(reqwest::Method::PATCH, &format!("/users/{}", player.id), Some(&player.token), Some(bad_prefs)).await;
@@ -152,4 +160,24 @@ async fn expired_sessions_are_refused_everywhere() {
     let token = body["data"]["token"].as_str().expect("token").to_owned();
     let (status, body) = app.get(&profile, Some(&token)).await;
     assert_eq!(status, 200, "{body}");
+}
+
+/// `next_cursor` is null at the end, also when the last page is exactly full; a cursor always
+/// leads to a page with rows (lists read one row past the page to know).
+#[actix_web::test]
+async fn a_full_last_page_has_no_cursor() {
+    let app = spawn_app().await;
+    let ada = app.register("Ada").await;
+    app.register("Bob").await;
+    let (status, body) = app.get("/users?limit=2", Some(&ada.token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["users"].as_array().map(Vec::len), Some(2));
+    assert!(body["data"]["next_cursor"].is_null(), "two users, a page of two: {body}");
+    let (_, first) = app.get("/users?limit=1", Some(&ada.token)).await;
+    let cursor = first["data"]["next_cursor"].as_str().expect("a cursor after the first of two").to_owned();
+    let (status, second) = app.get(&format!("/users?limit=1&cursor={cursor}"), Some(&ada.token)).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["data"]["users"].as_array().map(Vec::len), Some(1));
+    assert_ne!(second["data"]["users"][0]["id"], first["data"]["users"][0]["id"]);
+    assert!(second["data"]["next_cursor"].is_null(), "the second of two is the last: {second}");
 }
