@@ -65,6 +65,11 @@ pub async fn dispatch(app: &Arc<App>, caller: Caller, request: Request) -> Resul
         Request::CurrencyDeposit(a) => a.idempotency_key.clone(),
         Request::CurrencyWithdraw(a) => a.idempotency_key.clone(),
         Request::CosmeticsUnlock(a) => a.idempotency_key.clone(),
+        Request::UsersUpdatePreferences(a) => a.idempotency_key.clone(),
+        Request::WaitlistJoin(a) => a.idempotency_key.clone(),
+        Request::GamesCreate(a) => a.idempotency_key.clone(),
+        Request::GamesJoin(a) | Request::GamesLeave(a) | Request::GamesStart(a) => a.idempotency_key.clone(),
+        Request::AchievementsUnlock(a) => a.idempotency_key.clone(),
         _ => None,
     };
     let idem = idempotency(&request, idem_key.as_deref())?;
@@ -150,10 +155,14 @@ async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Id
             if args.id.is_some_and(|id| id != me) {
                 return Err(forbidden());
             }
-            ask(app, me, PlayerCommand::UpdatePreferences(args.preferences), None).await
+            ask(app, me, PlayerCommand::UpdatePreferences(args.preferences), idem).await
         }
         Request::WaitlistJoin(args) => {
             let me = player(caller)?;
+            if idem.is_some() {
+                // The player actor keeps the player's remembered answers.
+                return ask(app, me, PlayerCommand::JoinWaitlist { referral_code: args.referral_code }, idem).await;
+            }
             let entry = app.waitlist.join(me, args.referral_code).await?;
             Ok(Reply::Entry(EntryReply { entry }))
         }
@@ -209,7 +218,7 @@ async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Id
         Request::GamesCreate(args) => {
             let me = player(caller)?;
             let settings = pzo_actors::lobby::GameSettings::parse(&args.name, args.max_players, args.min_players)?;
-            ask(app, me, PlayerCommand::CreateGame(settings), None).await
+            ask(app, me, PlayerCommand::CreateGame(settings), idem).await
         }
         Request::GamesGet(IdArgs { id }) => {
             player_or_admin(caller)?;
@@ -219,14 +228,18 @@ async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Id
                 .ok_or_else(|| ApiError::not_found("game"))?;
             Ok(Reply::Game(GameReply { game }))
         }
-        Request::GamesJoin(GameIdArgs { game_id }) => {
-            ask(app, player(caller)?, PlayerCommand::JoinGame(game_id), None).await
+        Request::GamesJoin(GameActionArgs { game_id, .. }) => {
+            ask(app, player(caller)?, PlayerCommand::JoinGame(game_id), idem).await
         }
-        Request::GamesLeave(GameIdArgs { game_id }) => {
-            ask(app, player(caller)?, PlayerCommand::LeaveGame(game_id), None).await
+        Request::GamesLeave(GameActionArgs { game_id, .. }) => {
+            ask(app, player(caller)?, PlayerCommand::LeaveGame(game_id), idem).await
         }
-        Request::GamesStart(GameIdArgs { game_id }) => {
+        Request::GamesStart(GameActionArgs { game_id, .. }) => {
             let me = player(caller)?;
+            if idem.is_some() {
+                // The player actor keeps the player's remembered answers.
+                return ask(app, me, PlayerCommand::StartGame(game_id), idem).await;
+            }
             let (reply, answer) = oneshot::channel();
             lobby_handle(app, game_id).await?.send(LobbyMsg::Start { user_id: me, reply })?;
             Ok(Reply::Game(GameReply { game: answer.await.map_err(|_| mailbox_error())?? }))
@@ -316,7 +329,7 @@ async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Id
             ask(app, player(caller)?, PlayerCommand::Achievement(id), None).await
         }
         Request::AchievementsUnlock(args) => {
-            ask(app, player(caller)?, PlayerCommand::UnlockAchievement(args.achievement_id), None).await
+            ask(app, player(caller)?, PlayerCommand::UnlockAchievement(args.achievement_id), idem).await
         }
         Request::CosmeticsList(_) => ask(app, player(caller)?, PlayerCommand::Cosmetics, None).await,
         Request::CosmeticsGet(SlugArgs { id }) => ask(app, player(caller)?, PlayerCommand::Cosmetic(id), None).await,

@@ -288,6 +288,8 @@ struct Schema {
     any_of: Vec<Schema>,
     #[serde(rename = "allOf", skip_serializing_if = "Vec::is_empty")]
     all_of: Vec<Schema>,
+    #[serde(rename = "additionalProperties", skip_serializing_if = "Option::is_none")]
+    additional_properties: Option<bool>,
 }
 
 impl Clone for OrderedMap<Schema> {
@@ -319,6 +321,11 @@ impl Schema {
     }
     fn describe(mut self, text: &'static str) -> Self {
         self.description = Some(text);
+        self
+    }
+    /// An object that refuses properties it does not list.
+    fn closed(mut self) -> Self {
+        self.additional_properties = Some(false);
         self
     }
     fn range(mut self, min: i64, max: i64) -> Self {
@@ -878,13 +885,15 @@ fn request_schemas() -> Vec<(String, Schema)> {
                 .opt("music_volume", int64().range(0, 100))
                 .opt("show_on_leaderboard", boolean())
                 .build()
-                .describe("A partial update: absent fields keep their value."),
+                .closed()
+                .describe("A partial update: absent fields keep their value; an unknown one is refused."),
         ),
         named(
             "UpdatePreferencesArgs",
             object()
                 .opt("id", uuid().describe("The player; the path id over HTTP, the caller on sockets when absent."))
                 .req("preferences", reference("PreferencesPatch"))
+                .opt("idempotency_key", idempotency_key())
                 .build(),
         ),
         named(
@@ -948,9 +957,11 @@ fn game_request_schemas() -> Vec<(String, Schema)> {
                 .req("name", string().length(1, GAME_NAME_CHARS_MAX))
                 .req("max_players", players())
                 .opt("min_players", players().default_value(Literal::Int(i64::from(GAME_PLAYERS_MIN))))
+                .opt("idempotency_key", idempotency_key())
                 .build(),
         ),
         named("GameIdArgs", object().req("game_id", uuid()).build()),
+        named("GameActionArgs", object().req("game_id", uuid()).opt("idempotency_key", idempotency_key()).build()),
         named(
             "FinishGameArgs",
             object()
@@ -975,7 +986,10 @@ fn game_request_schemas() -> Vec<(String, Schema)> {
                 .opt("season", count().describe("An archived season; the current one when absent."))
                 .build(),
         ),
-        named("UnlockAchievementArgs", object().req("achievement_id", slug()).build()),
+        named(
+            "UnlockAchievementArgs",
+            object().req("achievement_id", slug()).opt("idempotency_key", idempotency_key()).build(),
+        ),
         named(
             "UnlockCosmeticArgs",
             object().req("cosmetic_id", slug()).opt("idempotency_key", idempotency_key()).build(),
@@ -1871,11 +1885,12 @@ mod tests {
         let remove =
             RemoveItemArgs { item_id: "potion".into(), quantity: 1.into(), user_id: None, idempotency_key: None };
         assert_args_match("RemoveItemArgs", &remove, &["item_id", "quantity"]);
-        let create = CreateGameArgs { name: "g".into(), max_players: 4, min_players: None };
+        let create = CreateGameArgs { name: "g".into(), max_players: 4, min_players: None, idempotency_key: None };
         assert_args_match("CreateGameArgs", &create, &["name", "max_players"]);
         let board = LeaderboardGetArgs { id: "season0".into(), limit: None, cursor: None, around: None, season: None };
         assert_args_match("LeaderboardGetArgs", &board, &["id"]);
-        let preferences = UpdatePreferencesArgs { id: None, preferences: PreferencesPatch::default() };
+        let preferences =
+            UpdatePreferencesArgs { id: None, preferences: PreferencesPatch::default(), idempotency_key: None };
         assert_args_match("UpdatePreferencesArgs", &preferences, &["preferences"]);
         assert_args_match("PreferencesPatch", &PreferencesPatch::default(), &[]);
         let unlock = UnlockCosmeticArgs { cosmetic_id: "golden_helm".into(), idempotency_key: None };
@@ -1884,6 +1899,10 @@ mod tests {
         assert_args_match("TailArgs", &TailArgs::default(), &[]);
         let get = CurrencyGetArgs { currency_id: "gold".into(), user_id: None, limit: None, cursor: None };
         assert_args_match("CurrencyGetArgs", &get, &["currency_id"]);
+        let action = GameActionArgs { game_id: id, idempotency_key: None };
+        assert_args_match("GameActionArgs", &action, &["game_id"]);
+        let unlock = UnlockAchievementArgs { achievement_id: "first_game".into(), idempotency_key: None };
+        assert_args_match("UnlockAchievementArgs", &unlock, &["achievement_id"]);
         let finish = FinishGameArgs { game_id: id, results: Vec::new() };
         assert_args_match("FinishGameArgs", &finish, &["game_id", "results"]);
     }

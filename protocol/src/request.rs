@@ -62,7 +62,7 @@ pub struct SlugArgs {
 /// wide so that 150 answers `VALIDATION_FAILED`, not a parse error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PreferencesPatch {
     pub locale: Option<String>,
     pub sound_enabled: Option<bool>,
@@ -77,6 +77,8 @@ pub struct UpdatePreferencesArgs {
     #[serde(default)]
     pub id: Option<UserId>,
     pub preferences: PreferencesPatch,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,12 +140,23 @@ pub struct CreateGameArgs {
     pub max_players: i64,
     #[serde(default)]
     pub min_players: Option<i64>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct GameIdArgs {
     pub game_id: GameId,
+}
+
+/// A player's command on a game (join, leave, start): the game and an optional idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
+pub struct GameActionArgs {
+    pub game_id: GameId,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -320,6 +333,8 @@ pub struct LeaderboardIdArgs {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 pub struct UnlockAchievementArgs {
     pub achievement_id: String,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -375,9 +390,9 @@ named_union! {
         "games.list" => GamesList(GamesListArgs),
         "games.create" => GamesCreate(CreateGameArgs),
         "games.get" => GamesGet(IdArgs),
-        "games.join" => GamesJoin(GameIdArgs),
-        "games.leave" => GamesLeave(GameIdArgs),
-        "games.start" => GamesStart(GameIdArgs),
+        "games.join" => GamesJoin(GameActionArgs),
+        "games.leave" => GamesLeave(GameActionArgs),
+        "games.start" => GamesStart(GameActionArgs),
         "games.send" => GamesSend(SendArgs),
         "games.finish" => GamesFinish(FinishGameArgs),
         "games.close" => GamesClose(GameIdArgs),

@@ -36,16 +36,34 @@ pub struct Idempotency {
 /// What a player actor can be asked.
 #[derive(Debug)]
 pub enum PlayerCommand {
-    Profile { full: bool },
+    Profile {
+        full: bool,
+    },
     UpdatePreferences(PreferencesPatch),
     Inventory,
     Item(String),
-    AddItem { item_id: String, quantity: Amount },
-    RemoveItem { item_id: String, quantity: Amount },
+    AddItem {
+        item_id: String,
+        quantity: Amount,
+    },
+    RemoveItem {
+        item_id: String,
+        quantity: Amount,
+    },
     Balances,
-    Currency { currency_id: String, offset: u64, limit: u32 },
-    Deposit { currency_id: String, amount: Amount },
-    Withdraw { currency_id: String, amount: Amount },
+    Currency {
+        currency_id: String,
+        offset: u64,
+        limit: u32,
+    },
+    Deposit {
+        currency_id: String,
+        amount: Amount,
+    },
+    Withdraw {
+        currency_id: String,
+        amount: Amount,
+    },
     Achievements,
     Achievement(String),
     UnlockAchievement(String),
@@ -55,10 +73,21 @@ pub enum PlayerCommand {
     CreateGame(GameSettings),
     JoinGame(GameId),
     LeaveGame(GameId),
-    RemoveWaitlistEntry { entry_id: EntryId, by: Caller },
+    /// Sent here (instead of straight to the lobby) only with an idempotency key.
+    StartGame(GameId),
+    /// Sent here (instead of straight to the waitlist) only with an idempotency key.
+    JoinWaitlist {
+        referral_code: Option<String>,
+    },
+    RemoveWaitlistEntry {
+        entry_id: EntryId,
+        by: Caller,
+    },
     Inspect,
     SocketOpened,
-    SocketClosed { remaining: usize },
+    SocketClosed {
+        remaining: usize,
+    },
     Kick,
 }
 
@@ -198,16 +227,7 @@ impl Actor {
     async fn commit(&mut self, outcome: Outcome<Reply>, idempotency: Option<Idempotency>) -> Result<Reply, ApiError> {
         let now = self.app.now();
         let mut effects = outcome.effects;
-        if let Some(idem) = &idempotency {
-            effects.push(pzo_actors::Effect::StoreIdempotency {
-                user_id: self.state.user_id,
-                key: idem.key.as_str().to_owned(),
-                operation: idem.operation.to_owned(),
-                request_hash: idem.request_hash.clone(),
-                response: outcome.reply.clone(),
-                at: now,
-            });
-        }
+        effects.extend(idempotency.as_ref().map(|idem| self.answer_effect(idem, &outcome.reply)));
         let events = self
             .app
             .journal
@@ -218,14 +238,52 @@ impl Actor {
             self.state.apply(&event.data);
         }
         if let Some(idem) = idempotency {
-            let stored = StoredAnswer {
-                operation: idem.operation.to_owned(),
-                request_hash: idem.request_hash,
-                reply: outcome.reply.clone(),
-            };
-            self.answers.insert(idem.key.as_str().to_owned(), stored);
+            self.remember(idem, &outcome.reply);
         }
         Ok(outcome.reply)
+    }
+
+    /// The effect that stores a keyed command's answer, committed with the command's own effects.
+    fn answer_effect(&self, idem: &Idempotency, reply: &Reply) -> pzo_actors::Effect {
+        pzo_actors::Effect::StoreIdempotency {
+            user_id: self.state.user_id,
+            key: idem.key.as_str().to_owned(),
+            operation: idem.operation.to_owned(),
+            request_hash: idem.request_hash.clone(),
+            response: reply.clone(),
+            at: self.app.now(),
+        }
+    }
+
+    /// Keeps a committed answer for retries with the same key.
+    fn remember(&mut self, idem: Idempotency, reply: &Reply) {
+        let stored = StoredAnswer {
+            operation: idem.operation.to_owned(),
+            request_hash: idem.request_hash,
+            reply: reply.clone(),
+        };
+        self.answers.insert(idem.key.as_str().to_owned(), stored);
+    }
+
+    /// Stores the answer of a keyed command whose change another actor committed (a lobby's join,
+    /// leave or start; the waitlist's join), in a commit of its own after that one. Should the
+    /// server stop between the two, a retry gets the operation's own refusal (`ALREADY_IN_GAME`,
+    /// `ALREADY_ON_WAITLIST`...) rather than the first answer; it still changes nothing. If this
+    /// commit fails, the command stays done and answered; only the key is not remembered.
+    async fn remember_after(
+        &mut self,
+        idempotency: Option<Idempotency>,
+        result: Result<Reply, ApiError>,
+    ) -> Result<Reply, ApiError> {
+        let (Some(idem), Ok(reply)) = (idempotency, &result) else { return result };
+        let effect = self.answer_effect(&idem, reply);
+        match self.app.journal.commit(vec![effect], Vec::new(), self.app.now(), Some(self.state.user_id)).await {
+            Ok(_) => self.remember(idem, reply),
+            Err(error) => {
+                tracing::warn!(%error, "a keyed command's answer was not stored; a retry is refused by the operation itself")
+            }
+        }
+        result
     }
 
     async fn handle(
@@ -249,8 +307,14 @@ impl Actor {
                 let mut ids = self.app.ids();
                 let mut world = World { now: self.app.now(), ids: &mut ids };
                 let outcome = rules::update_preferences(&self.state, &patch, &mut world)?;
-                self.commit(outcome.map_reply(|_| Reply::Ack(AckReply { ok: true })), idempotency).await?;
-                Ok(Reply::User(UserReply { user: self.profile(true) }))
+                // The answer is the profile with the new preferences, known before the commit
+                // so that a keyed retry gets the same one.
+                let mut user = self.profile(true);
+                let outcome = outcome.map_reply(|preferences| {
+                    user.preferences = Some(preferences);
+                    Reply::User(UserReply { user })
+                });
+                self.commit(outcome, idempotency).await
             }
             PlayerCommand::Inventory => Ok(Reply::Inventory(self.inventory())),
             PlayerCommand::Item(item_id) => {
@@ -313,9 +377,24 @@ impl Actor {
                 let outcome = rules::unlock_cosmetic(&self.state, &self.app.catalog, &id, &mut world)?;
                 self.commit(outcome, idempotency).await
             }
-            PlayerCommand::CreateGame(settings) => self.create_game(settings).await,
-            PlayerCommand::JoinGame(game_id) => self.join_game(game_id).await,
-            PlayerCommand::LeaveGame(game_id) => self.leave_game(game_id, LeaveReason::Left).await,
+            PlayerCommand::CreateGame(settings) => self.create_game(settings, idempotency).await,
+            PlayerCommand::JoinGame(game_id) => {
+                let joined = self.join_game(game_id).await;
+                self.remember_after(idempotency, joined).await
+            }
+            PlayerCommand::LeaveGame(game_id) => {
+                let left = self.leave_game(game_id, LeaveReason::Left).await;
+                self.remember_after(idempotency, left).await
+            }
+            PlayerCommand::StartGame(game_id) => {
+                let started = self.start_game(game_id).await;
+                self.remember_after(idempotency, started).await
+            }
+            PlayerCommand::JoinWaitlist { referral_code } => {
+                let joined = self.app.waitlist.join(self.state.user_id, referral_code).await;
+                let joined = joined.map(|entry| Reply::Entry(EntryReply { entry }));
+                self.remember_after(idempotency, joined).await
+            }
             PlayerCommand::RemoveWaitlistEntry { entry_id, by } => self.remove_entry(entry_id, by).await,
             PlayerCommand::Inspect => Ok(Reply::Inspect(self.inspect())),
             PlayerCommand::SocketOpened => {
@@ -428,25 +507,41 @@ impl Actor {
         Member { user_id: self.state.user_id, display_name: self.state.display_name.clone(), joined_at: self.app.now() }
     }
 
-    async fn create_game(&mut self, settings: GameSettings) -> Result<Reply, ApiError> {
+    async fn create_game(
+        &mut self,
+        settings: GameSettings,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Reply, ApiError> {
         self.admitted()?;
         if self.state.current_game.is_some() {
             return Err(ApiError::new(ErrorCode::ALREADY_IN_GAME));
         }
         let game_id = uuid::Uuid::new_v4();
         let outcome = pzo_actors::lobby::create(game_id, settings, self.member());
+        let reply = Reply::Game(GameReply { game: outcome.reply.view() });
+        let mut effects = outcome.effects;
+        effects.extend(idempotency.as_ref().map(|idem| self.answer_effect(idem, &reply)));
         let events = self
             .app
             .journal
-            .commit(outcome.effects, outcome.events, self.app.now(), Some(self.state.user_id))
+            .commit(effects, outcome.events, self.app.now(), Some(self.state.user_id))
             .await
             .map_err(commit_error)?;
         for event in &events {
             self.state.apply(&event.data);
         }
-        let game = outcome.reply.view();
         super::lobby::adopt(&self.app, outcome.reply);
-        Ok(Reply::Game(GameReply { game }))
+        if let Some(idem) = idempotency {
+            self.remember(idem, &reply);
+        }
+        Ok(reply)
+    }
+
+    async fn start_game(&mut self, game_id: GameId) -> Result<Reply, ApiError> {
+        let lobby = lobby_handle(&self.app, game_id).await?;
+        let (reply, answer) = oneshot::channel();
+        lobby.send(LobbyMsg::Start { user_id: self.state.user_id, reply })?;
+        Ok(Reply::Game(GameReply { game: answer.await.map_err(|_| mailbox_error())?? }))
     }
 
     async fn join_game(&mut self, game_id: GameId) -> Result<Reply, ApiError> {

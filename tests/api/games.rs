@@ -255,3 +255,81 @@ async fn finishes_pipeline_then_queued_ones_commit_as_one_group() {
     let (scored, completed, best, board): (i64, i64, i64, i64) = (row.get(0), row.get(1), row.get(2), row.get(3));
     assert_eq!((scored, completed, best, board), (12, 12, 426, 426), "every member's rows are stored once");
 }
+
+/// SPEC 2.3: every mutating operation takes an idempotency key; a retry with the same key gets
+/// the first answer and changes nothing, the same key with another payload is refused.
+#[actix_web::test]
+async fn keyed_retries_of_player_commands_get_the_first_answer() {
+    let app = spawn_app().await;
+    let host = app.register("Host").await;
+    // Waitlist join: the retry answers the first entry (201), not ALREADY_ON_WAITLIST.
+    let join = json!({"idempotency_key": "wl-1"});
+    let (s1, first) = app.post("/waitlist", Some(&host.token), join.clone()).await;
+    let (s2, again) = app.post("/waitlist", Some(&host.token), join).await;
+    assert_eq!((s1, s2), (201, 201), "{first} {again}");
+    assert_eq!(first["data"], again["data"]);
+    let entry = first["data"]["entry"]["id"].as_str().expect("entry").to_owned();
+    app.admin_post("/waitlist/status", json!({"entry_id": entry, "status": "admitted"})).await;
+    let guest = app.admitted("Guest").await;
+
+    // Create: one game however often it is retried.
+    let create = json!({"name": "keyed", "max_players": 4, "idempotency_key": "create-1"});
+    let (s1, first) = app.post("/games", Some(&host.token), create.clone()).await;
+    let (s2, again) = app.post("/games", Some(&host.token), create).await;
+    assert_eq!((s1, s2), (201, 201), "{first} {again}");
+    assert_eq!(first["data"], again["data"], "the retry answers the first game");
+    let game_id = first["data"]["game"]["id"].as_str().expect("game id").to_owned();
+    let (_, games) = app.get("/games?status=open", Some(&host.token)).await;
+    assert_eq!(games["data"]["games"].as_array().map(Vec::len), Some(1), "one game: {games}");
+    let other = json!({"name": "other", "max_players": 4, "idempotency_key": "create-1"});
+    let (status, body) = app.post("/games", Some(&host.token), other).await;
+    assert_eq!((status, code(&body)), (422, "IDEMPOTENCY_KEY_REUSED"), "{body}");
+
+    // Join and start: the retries answer the first game view, not ALREADY_IN_GAME / GAME_NOT_OPEN.
+    let join = json!({"game_id": game_id, "idempotency_key": "join-1"});
+    let (s1, first) = app.post("/games/join", Some(&guest.token), join.clone()).await;
+    let (s2, again) = app.post("/games/join", Some(&guest.token), join).await;
+    assert_eq!((s1, s2), (200, 200), "{first} {again}");
+    assert_eq!(first["data"], again["data"]);
+    let start = json!({"game_id": game_id, "idempotency_key": "start-1"});
+    let (s1, first) = app.post("/games/start", Some(&host.token), start.clone()).await;
+    let (s2, again) = app.post("/games/start", Some(&host.token), start).await;
+    assert_eq!((s1, s2), (200, 200), "{first} {again}");
+    assert_eq!(first["data"]["game"]["status"], "started");
+    assert_eq!(first["data"], again["data"]);
+
+    // Leave: the retry answers the first leave, not NOT_IN_GAME.
+    let leave = json!({"game_id": game_id, "idempotency_key": "leave-1"});
+    let (s1, first) = app.post("/games/leave", Some(&guest.token), leave.clone()).await;
+    let (s2, again) = app.post("/games/leave", Some(&guest.token), leave).await;
+    assert_eq!((s1, s2), (200, 200), "{first} {again}");
+    assert_eq!(first["data"], again["data"]);
+    let (_, game) = app.get(&format!("/games/{game_id}"), Some(&host.token)).await;
+    assert_eq!(game["data"]["game"]["players"].as_array().map(Vec::len), Some(1), "{game}");
+
+    // Preferences and achievements, on the player actor's own commit.
+    let results = json!({"game_id": game_id, "results": [{"user_id": host.id, "score": 10}]});
+    let (status, body) = app.admin_post("/games/finish", results).await;
+    assert_eq!(status, 200, "{body}");
+    let unlock = json!({"achievement_id": "first_game", "idempotency_key": "ach-1"});
+    let (s1, first) = app.post("/achievements/unlock", Some(&host.token), unlock.clone()).await;
+    let (s2, again) = app.post("/achievements/unlock", Some(&host.token), unlock).await;
+    assert_eq!((s1, s2), (200, 200), "{first} {again}");
+    assert_eq!(first["data"], again["data"]);
+    let (status, body) =
+        app.post("/achievements/unlock", Some(&host.token), json!({"achievement_id": "first_game"})).await;
+    assert_eq!((status, code(&body)), (409, "ALREADY_UNLOCKED"), "without the key: {body}");
+    let path = format!("/users/{}", host.id);
+    let patch = json!({"preferences": {"music_volume": 40}, "idempotency_key": "prefs-1"});
+    let (s1, first) = app.call(reqwest::Method::PATCH, &path, Some(&host.token), Some(patch.clone())).await;
+    assert_eq!(first["data"]["user"]["preferences"]["music_volume"], 40, "{first}");
+    let (status, _) = app
+        .call(reqwest::Method::PATCH, &path, Some(&host.token), Some(json!({"preferences": {"music_volume": 70}})))
+        .await;
+    assert_eq!(status, 200);
+    let (s2, again) = app.call(reqwest::Method::PATCH, &path, Some(&host.token), Some(patch)).await;
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(first["data"], again["data"], "the retry answers the first update");
+    let (_, me) = app.get(&path, Some(&host.token)).await;
+    assert_eq!(me["data"]["user"]["preferences"]["music_volume"], 70, "the retry changed nothing: {me}");
+}

@@ -70,6 +70,20 @@ async fn user_edge_cases_answer_their_codes() {
     let (status, body) =
         app.call(reqwest::Method::PATCH, &format!("/users/{}", player.id), Some(&player.token), Some(bad_prefs)).await;
     assert_eq!((status, code(&body)), (422, "VALIDATION_FAILED"));
+    // "Bad preferences" are 422 whatever is bad in them: a wrong type or an unknown preference.
+    // A body that is not {"preferences": {...}} at all stays a 400.
+    for (patch, expected) in [
+        (json!({"preferences": {"sound_enabled": "yes"}}), (422, "VALIDATION_FAILED")),
+        (json!({"preferences": {"theme": "dark"}}), (422, "VALIDATION_FAILED")),
+        (json!({"preferences": 5}), (422, "VALIDATION_FAILED")),
+        (json!({"prefs": {}}), (400, "BAD_REQUEST")),
+    ] {
+        let path = format!("/users/{}", player.id);
+        let (status, body) = app.call(reqwest::Method::PATCH, &path, Some(&player.token), Some(patch.clone())).await;
+        assert_eq!((status, code(&body)), expected, "{patch}: {body}");
+    }
+    let (_, me) = app.get(&format!("/users/{}", player.id), Some(&player.token)).await;
+    assert_eq!(me["data"]["user"]["preferences"]["sound_enabled"], true, "refused patches changed nothing: {me}");
     let (status, body) = app.get(&format!("/users/{}", uuid::Uuid::new_v4()), Some(&player.token)).await;
     assert_eq!((status, code(&body)), (404, "NOT_FOUND"));
     let (status, body) = app.admin_post("/leaderboard/reset", json!({"leaderboard_id": "season0"})).await;

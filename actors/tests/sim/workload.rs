@@ -222,14 +222,20 @@ impl Workload {
             Kind::GameCreate => return Some((Caller::Player(self.free_player(sys)), self.create_game())),
             Kind::GameJoin => {
                 let game_id = self.game(sys, 850);
-                return Some((Caller::Player(self.free_player(sys)), Request::GamesJoin(GameIdArgs { game_id })));
+                return Some((
+                    Caller::Player(self.free_player(sys)),
+                    Request::GamesJoin(GameActionArgs { game_id, idempotency_key: None }),
+                ));
             }
             Kind::GameLeave => {
                 let (user, game_id) = match self.member(sys) {
                     Some(found) if self.rng.chance(850) => found,
                     _ => (me, self.game(sys, 500)),
                 };
-                return Some((Caller::Player(user), Request::GamesLeave(GameIdArgs { game_id })));
+                return Some((
+                    Caller::Player(user),
+                    Request::GamesLeave(GameActionArgs { game_id, idempotency_key: None }),
+                ));
             }
             Kind::GameStart => {
                 let game_id = self.game(sys, 950);
@@ -238,7 +244,10 @@ impl Workload {
                     (Some(lobby), 7 | 8) => self.rng.pick(&lobby.members).map_or(me, |m| m.user_id),
                     _ => me,
                 };
-                return Some((Caller::Player(caller), Request::GamesStart(GameIdArgs { game_id })));
+                return Some((
+                    Caller::Player(caller),
+                    Request::GamesStart(GameActionArgs { game_id, idempotency_key: None }),
+                ));
             }
             Kind::GameFinish => {
                 let game_id = self.game(sys, 900);
@@ -296,7 +305,7 @@ impl Workload {
                 let achievement_id = self.slug(ACHIEVEMENTS);
                 return Some((
                     Caller::Player(me),
-                    Request::AchievementsUnlock(UnlockAchievementArgs { achievement_id }),
+                    Request::AchievementsUnlock(UnlockAchievementArgs { achievement_id, idempotency_key: None }),
                 ));
             }
             Kind::Cosmetic => {
@@ -403,7 +412,7 @@ impl Workload {
             music_volume: self.rng.chance(500).then(|| self.rng.range(-2, 104)),
             show_on_leaderboard: self.rng.chance(300).then(|| self.rng.chance(500)),
         };
-        Request::UsersUpdatePreferences(UpdatePreferencesArgs { id: None, preferences })
+        Request::UsersUpdatePreferences(UpdatePreferencesArgs { id: None, preferences, idempotency_key: None })
     }
 
     fn create_game(&mut self) -> Request {
@@ -419,7 +428,7 @@ impl Workload {
             6 => Some(max_players + 1),
             _ => Some(self.rng.range(2, max_players.max(2))),
         };
-        Request::GamesCreate(CreateGameArgs { name, max_players, min_players })
+        Request::GamesCreate(CreateGameArgs { name, max_players, min_players, idempotency_key: None })
     }
 
     /// The caller of an owner op: the player itself, or the admin naming it.

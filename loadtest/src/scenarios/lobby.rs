@@ -9,7 +9,7 @@ use crate::view;
 use crate::ws::Socket;
 use futures_util::future::join_all;
 use pzo_protocol::model::GameResult;
-use pzo_protocol::request::{CreateGameArgs, GameIdArgs};
+use pzo_protocol::request::{CreateGameArgs, GameActionArgs};
 use pzo_protocol::{GameId, Request, UserId};
 use std::sync::Arc;
 
@@ -44,6 +44,7 @@ pub async fn form(ctx: &Ctx, members: Vec<Arc<Member>>, name: String) -> Option<
         name,
         max_players: i64::try_from(LOBBY_SEATS).unwrap_or(8),
         min_players: Some(2),
+        idempotency_key: None,
     });
     let game_id = match host.socket.request(create).await.map(|data| view::game_id(&data)) {
         Ok(Some(game_id)) => game_id,
@@ -56,7 +57,9 @@ pub async fn form(ctx: &Ctx, members: Vec<Arc<Member>>, name: String) -> Option<
             return None;
         }
     };
-    let joins = others.iter().map(|member| member.socket.request(Request::GamesJoin(GameIdArgs { game_id })));
+    let joins = others
+        .iter()
+        .map(|member| member.socket.request(Request::GamesJoin(GameActionArgs { game_id, idempotency_key: None })));
     let mut joined = vec![host.clone()];
     for (member, result) in others.iter().zip(join_all(joins).await) {
         match result {
@@ -67,7 +70,9 @@ pub async fn form(ctx: &Ctx, members: Vec<Arc<Member>>, name: String) -> Option<
     if joined.len() < 2 {
         return None;
     }
-    if let Err(error) = host.socket.request(Request::GamesStart(GameIdArgs { game_id })).await {
+    if let Err(error) =
+        host.socket.request(Request::GamesStart(GameActionArgs { game_id, idempotency_key: None })).await
+    {
         ctx.fail_answer(CHECK_LOBBY, "games.start", &error);
         return None;
     }

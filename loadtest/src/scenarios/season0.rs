@@ -299,7 +299,10 @@ async fn play_game(shared: Arc<Shared>, tickets: Vec<Ticket>, number: u32) {
 async fn after_game(ctx: &Ctx, member: &Member, ledger: &mut Ledger, first: bool) {
     let socket = &member.socket;
     if first {
-        let unlock = Request::AchievementsUnlock(UnlockAchievementArgs { achievement_id: "first_game".into() });
+        let unlock = Request::AchievementsUnlock(UnlockAchievementArgs {
+            achievement_id: "first_game".into(),
+            idempotency_key: None,
+        });
         expect_unlock(ctx, socket.request(unlock).await, "achievements.unlock first_game");
     }
     let key = format!("lt-{}-s0-w-{}-{}", ctx.run_id, member.index, ledger.acknowledged_withdrawals);

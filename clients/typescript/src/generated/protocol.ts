@@ -172,6 +172,7 @@ export type CreateGameArgs = {
   name: string,
   max_players: number,
   min_players?: number | null,
+  idempotency_key?: string | null,
 };
 
 /** A currency definition from the catalog. */
@@ -318,6 +319,12 @@ export type Game = {
   created_at: string,
   started_at: string | null,
   finished_at: string | null,
+};
+
+/** A player's command on a game (join, leave, start): the game and an optional idempotency key. */
+export type GameActionArgs = {
+  game_id: string,
+  idempotency_key?: string | null,
 };
 
 export type GameCreated = {
@@ -759,6 +766,7 @@ export type TransactionReply = {
 
 export type UnlockAchievementArgs = {
   achievement_id: string,
+  idempotency_key?: string | null,
 };
 
 export type UnlockCosmeticArgs = {
@@ -770,6 +778,7 @@ export type UpdatePreferencesArgs = {
   /** The player to update; the caller when absent (sockets). */
   id?: string | null,
   preferences: PreferencesPatch,
+  idempotency_key?: string | null,
 };
 
 export type UserIdArgs = {
@@ -1094,9 +1103,9 @@ export interface OpArgs {
   "games.list": GamesListArgs;
   "games.create": CreateGameArgs;
   "games.get": IdArgs;
-  "games.join": GameIdArgs;
-  "games.leave": GameIdArgs;
-  "games.start": GameIdArgs;
+  "games.join": GameActionArgs;
+  "games.leave": GameActionArgs;
+  "games.start": GameActionArgs;
   "games.send": SendArgs;
   "games.finish": FinishGameArgs;
   "games.close": GameIdArgs;
@@ -1196,9 +1205,9 @@ export type Op =
   | { op: "games.list", args: GamesListArgs }
   | { op: "games.create", args: CreateGameArgs }
   | { op: "games.get", args: IdArgs }
-  | { op: "games.join", args: GameIdArgs }
-  | { op: "games.leave", args: GameIdArgs }
-  | { op: "games.start", args: GameIdArgs }
+  | { op: "games.join", args: GameActionArgs }
+  | { op: "games.leave", args: GameActionArgs }
+  | { op: "games.start", args: GameActionArgs }
   | { op: "games.send", args: SendArgs }
   | { op: "games.finish", args: FinishGameArgs }
   | { op: "games.close", args: GameIdArgs }
@@ -1249,9 +1258,9 @@ export const OP_ARGS_TYPES = {
   "games.list": "GamesListArgs",
   "games.create": "CreateGameArgs",
   "games.get": "IdArgs",
-  "games.join": "GameIdArgs",
-  "games.leave": "GameIdArgs",
-  "games.start": "GameIdArgs",
+  "games.join": "GameActionArgs",
+  "games.leave": "GameActionArgs",
+  "games.start": "GameActionArgs",
   "games.send": "SendArgs",
   "games.finish": "FinishGameArgs",
   "games.close": "GameIdArgs",
@@ -1618,9 +1627,9 @@ export interface HttpBodies {
   "POST /waitlist": WaitlistJoinArgs;
   "POST /waitlist/status": WaitlistStatusBody;
   "POST /games": CreateGameArgs;
-  "POST /games/join": GameIdArgs;
-  "POST /games/leave": GameIdArgs;
-  "POST /games/start": GameIdArgs;
+  "POST /games/join": GameActionArgs;
+  "POST /games/leave": GameActionArgs;
+  "POST /games/start": GameActionArgs;
   "POST /games/finish": FinishGameArgs;
   "POST /games/close": GameIdArgs;
   "POST /inventory/add": AddItemArgs;
