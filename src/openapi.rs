@@ -5,7 +5,7 @@ use crate::operations::{Auth, EVENT_DELIVERY_SLO, OPERATIONS, OpClass, Operation
 use pzo_protocol::limits::{
     ADMIT_WAVE_MAX, DISPLAY_NAME_CHARS_MAX, DISPLAY_NAME_CHARS_MIN, EMAIL_BYTES_MAX, GAME_NAME_CHARS_MAX,
     GAME_PLAYERS_MAX, GAME_PLAYERS_MIN, GAME_RESULTS_MAX, IDEMPOTENCY_KEY_BYTES_MAX, LIST_LIMIT_DEFAULT,
-    LIST_LIMIT_MAX, PASSWORD_BYTES_MAX, PASSWORD_BYTES_MIN, RELAY_PAYLOAD_BYTES_MAX, RESUME_EVENTS_MAX,
+    LIST_LIMIT_MAX, PASSWORD_BYTES_MAX, PASSWORD_CHARS_MIN, RELAY_PAYLOAD_BYTES_MAX, RESUME_EVENTS_MAX,
     WS_AUTH_TIMEOUT_SECS, WS_FRAME_BYTES_MAX,
 };
 use pzo_protocol::{AMOUNT_MAX, BALANCE_MAX, ErrorCode, EventData};
@@ -872,7 +872,7 @@ fn request_schemas() -> Vec<(String, Schema)> {
             "RegisterArgs",
             object()
                 .req("email", string().length(3, EMAIL_BYTES_MAX).describe("Unique, case-insensitive."))
-                .req("password", string().length(PASSWORD_BYTES_MIN, PASSWORD_BYTES_MAX))
+                .req("password", string().length(PASSWORD_CHARS_MIN, PASSWORD_BYTES_MAX))
                 .req("display_name", string().length(DISPLAY_NAME_CHARS_MIN, DISPLAY_NAME_CHARS_MAX))
                 .build(),
         ),

@@ -25,8 +25,9 @@ pub const GAME_NAME_CHARS_MAX: usize = 64;
 /// Display names are 2..=32 characters.
 pub const DISPLAY_NAME_CHARS_MIN: usize = 2;
 pub const DISPLAY_NAME_CHARS_MAX: usize = 32;
-/// Passwords are 8..=256 bytes (the upper bound keeps hashing cost bounded).
-pub const PASSWORD_BYTES_MIN: usize = 8;
+/// Passwords are at least 8 characters and at most 256 bytes (the upper bound keeps hashing cost
+/// bounded).
+pub const PASSWORD_CHARS_MIN: usize = 8;
 pub const PASSWORD_BYTES_MAX: usize = 256;
 /// Longest email address accepted (RFC 5321 path limit).
 pub const EMAIL_BYTES_MAX: usize = 254;

@@ -47,7 +47,8 @@ pub struct Password(String);
 
 impl Password {
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        if raw.len() < PASSWORD_BYTES_MIN {
+        // The minimum counts characters, as a person does; the maximum bounds bytes to hash.
+        if raw.chars().count() < PASSWORD_CHARS_MIN {
             return Err(ApiError::validation("password", "must be at least 8 characters"));
         }
         if raw.len() > PASSWORD_BYTES_MAX {
@@ -178,6 +179,16 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Email::parse("Ann@Example.COM").unwrap().normalized(), "ann@example.com");
+    }
+
+    #[test]
+    fn password_length_counts_characters_and_bounds_bytes() {
+        assert!(Password::parse("12345678").is_ok());
+        assert!(Password::parse("1234567").is_err());
+        // Seven characters are too few however many bytes they take.
+        assert!(Password::parse("ééééééé").is_err());
+        assert!(Password::parse("éééééééé").is_ok());
+        assert!(Password::parse(&"é".repeat(129)).is_err(), "258 bytes");
     }
 
     #[test]

@@ -24,9 +24,14 @@ struct Readiness {
     last_seq: u64,
 }
 
+/// The operation's anchor on /docs, as every envelope's `meta.docs` (SPEC section 4).
+fn docs_of(operation: &str) -> Option<String> {
+    crate::operations::find_by_name(operation).map(crate::operations::Operation::docs_url)
+}
+
 pub async fn health(app: web::Data<Arc<App>>, req: HttpRequest) -> HttpResponse {
     let data = Health { status: "ok", uptime_secs: app.started.elapsed().as_secs() };
-    ok_response(StatusCode::OK, &request_id(&req), None, data)
+    ok_response(StatusCode::OK, &request_id(&req), docs_of("GET /health"), data)
 }
 
 pub async fn ready(app: web::Data<Arc<App>>, req: HttpRequest) -> HttpResponse {
@@ -39,7 +44,7 @@ pub async fn ready(app: web::Data<Arc<App>>, req: HttpRequest) -> HttpResponse {
     let journal = app.journal.accepting();
     if database && migrations && journal {
         let last_seq = app.journal.stats.last_seq.load(Ordering::SeqCst);
-        ok_response(StatusCode::OK, &id, None, Readiness { database, migrations, journal, last_seq })
+        ok_response(StatusCode::OK, &id, docs_of("GET /ready"), Readiness { database, migrations, journal, last_seq })
     } else {
         let reason = format!("not ready: database={database} migrations={migrations} journal={journal}");
         error_response(&id, &ApiError::with_message(ErrorCode::SERVICE_UNAVAILABLE, reason))
@@ -52,7 +57,7 @@ pub async fn metrics(app: web::Data<Arc<App>>) -> HttpResponse {
 }
 
 pub async fn slo(app: web::Data<Arc<App>>, req: HttpRequest) -> HttpResponse {
-    ok_response(StatusCode::OK, &request_id(&req), Some("/docs#slo".to_owned()), app.telemetry.report())
+    ok_response(StatusCode::OK, &request_id(&req), docs_of("GET /slo"), app.telemetry.report())
 }
 
 pub async fn openapi() -> HttpResponse {

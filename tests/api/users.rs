@@ -133,12 +133,13 @@ async fn concurrent_registrations_of_one_email_have_one_winner() {
 #[actix_web::test]
 async fn ops_endpoints_answer() {
     let app = spawn_app().await;
-    let (status, _) = app.get("/health", None).await;
-    assert_eq!(status, 200);
-    let (status, body) = app.get("/ready", None).await;
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = app.get("/slo", None).await;
-    assert_eq!(status, 200, "{body}");
+    // Every success carries the envelope's meta, with the operation's docs anchor.
+    for (path, anchor) in [("/health", "/docs#get-health"), ("/ready", "/docs#get-ready"), ("/slo", "/docs#get-slo")] {
+        let (status, body) = app.get(path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["meta"]["docs"], anchor, "{path}: {body}");
+        assert!(body["meta"]["request_id"].is_string(), "{path}: {body}");
+    }
     let (status, body) = app.get("/openapi.json", None).await;
     assert_eq!(status, 200);
     assert_eq!(body["openapi"], "3.1.0");
