@@ -1,9 +1,10 @@
 //! The journal's SQL: one statement per effect, except the hot paths (the ledger, a finished
 //! game's rows, the events), which a batch writes with one multi-row statement per kind.
 //! Statements are prepared once per connection ([`prepare_batch`]) so that the writes of a
-//! batch can be pipelined in order inside one transaction.
+//! batch can be pipelined in order inside one transaction. They run on the journal's connection
+//! (`tx`), inside the transaction the journal opened on it.
 
-use deadpool_postgres::Transaction;
+use deadpool_postgres::ClientWrapper;
 use pzo_actors::effect::{Effect, EventDraft};
 use pzo_protocol::{Event, Reply};
 use std::collections::HashMap;
@@ -155,7 +156,7 @@ pub type Prepared = HashMap<&'static str, Statement>;
 /// Prepares (or takes from the connection's cache) every statement a batch needs, one after
 /// the other, so the pipelined writes that follow are sent in order.
 pub async fn prepare_batch<'e>(
-    tx: &Transaction<'_>,
+    tx: &ClientWrapper,
     effects: impl Iterator<Item = &'e Effect>,
 ) -> Result<Prepared, tokio_postgres::Error> {
     let mut prepared = Prepared::new();
@@ -173,7 +174,7 @@ fn i32_of(value: u32) -> i32 {
 
 /// Writes one effect with its prepared statement.
 pub async fn apply_effect(
-    tx: &Transaction<'_>,
+    tx: &ClientWrapper,
     statement: &Statement,
     effect: &Effect,
 ) -> Result<u64, tokio_postgres::Error> {
@@ -233,7 +234,7 @@ pub async fn apply_effect(
 
 /// Writes a batch's events in one statement.
 pub async fn insert_events(
-    tx: &Transaction<'_>,
+    tx: &ClientWrapper,
     prepared: &Prepared,
     events: &[(&Event, &EventDraft)],
 ) -> Result<u64, tokio_postgres::Error> {
@@ -319,7 +320,7 @@ fn last_per_key<R, K: Eq + std::hash::Hash>(rows: Vec<R>, key: impl Fn(&R) -> K)
 
 /// Writes the batched effects with one statement per kind.
 pub async fn write_batched<'e>(
-    tx: &Transaction<'_>,
+    tx: &ClientWrapper,
     prepared: &Prepared,
     effects: impl Iterator<Item = &'e Effect>,
 ) -> Result<(), tokio_postgres::Error> {
@@ -371,7 +372,7 @@ pub async fn write_batched<'e>(
 type Write<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u64, tokio_postgres::Error>> + Send + 'a>>;
 
 fn pairs<'a>(
-    tx: &'a Transaction<'_>,
+    tx: &'a ClientWrapper,
     statement: Option<&'a Statement>,
     rows: &'a [(&'a uuid::Uuid, &'a str, i64)],
 ) -> Write<'a> {
@@ -385,7 +386,7 @@ fn pairs<'a>(
 }
 
 fn transactions<'a>(
-    tx: &'a Transaction<'_>,
+    tx: &'a ClientWrapper,
     statement: Option<&'a Statement>,
     rows: &'a [&'a pzo_protocol::model::Transaction],
 ) -> Write<'a> {
@@ -403,7 +404,7 @@ fn transactions<'a>(
     })
 }
 
-fn keys<'a>(tx: &'a Transaction<'_>, statement: Option<&'a Statement>, rows: &'a [KeyRow<'a>]) -> Write<'a> {
+fn keys<'a>(tx: &'a ClientWrapper, statement: Option<&'a Statement>, rows: &'a [KeyRow<'a>]) -> Write<'a> {
     Box::pin(async move {
         let Some(statement) = statement.filter(|_| !rows.is_empty()) else { return Ok(0) };
         let users: Vec<uuid::Uuid> = rows.iter().map(|r| *r.0).collect();
@@ -416,7 +417,7 @@ fn keys<'a>(tx: &'a Transaction<'_>, statement: Option<&'a Statement>, rows: &'a
     })
 }
 
-fn joins<'a>(tx: &'a Transaction<'_>, statement: Option<&'a Statement>, rows: &'a [MemberRow<'a>]) -> Write<'a> {
+fn joins<'a>(tx: &'a ClientWrapper, statement: Option<&'a Statement>, rows: &'a [MemberRow<'a>]) -> Write<'a> {
     Box::pin(async move {
         let Some(statement) = statement.filter(|_| !rows.is_empty()) else { return Ok(0) };
         let games: Vec<uuid::Uuid> = rows.iter().map(|r| *r.0).collect();
@@ -426,7 +427,7 @@ fn joins<'a>(tx: &'a Transaction<'_>, statement: Option<&'a Statement>, rows: &'
     })
 }
 
-fn game_scores<'a>(tx: &'a Transaction<'_>, statement: Option<&'a Statement>, rows: &'a [ScoreRow<'a>]) -> Write<'a> {
+fn game_scores<'a>(tx: &'a ClientWrapper, statement: Option<&'a Statement>, rows: &'a [ScoreRow<'a>]) -> Write<'a> {
     Box::pin(async move {
         let Some(statement) = statement.filter(|_| !rows.is_empty()) else { return Ok(0) };
         let games: Vec<uuid::Uuid> = rows.iter().map(|r| *r.0).collect();
@@ -438,7 +439,7 @@ fn game_scores<'a>(tx: &'a Transaction<'_>, statement: Option<&'a Statement>, ro
 }
 
 fn games_completed<'a>(
-    tx: &'a Transaction<'_>,
+    tx: &'a ClientWrapper,
     statement: Option<&'a Statement>,
     rows: &'a [(&'a uuid::Uuid, i64, i64)],
 ) -> Write<'a> {
@@ -451,7 +452,7 @@ fn games_completed<'a>(
     })
 }
 
-fn best_scores<'a>(tx: &'a Transaction<'_>, statement: Option<&'a Statement>, rows: &'a [BestRow<'a>]) -> Write<'a> {
+fn best_scores<'a>(tx: &'a ClientWrapper, statement: Option<&'a Statement>, rows: &'a [BestRow<'a>]) -> Write<'a> {
     Box::pin(async move {
         let Some(statement) = statement.filter(|_| !rows.is_empty()) else { return Ok(0) };
         let boards: Vec<&str> = rows.iter().map(|r| r.0).collect();
