@@ -4,6 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Requests per second a player's socket may send (burst: twice that). A game client that sends
+/// more than 200 a second is broken or abusive; relays at 20-60 Hz fit well under it.
+pub const WS_RATE_PER_SEC_DEFAULT: u32 = 200;
+/// Requests per second per player token over HTTP (per address without a token; burst: twice
+/// that). The operator token is not limited.
+pub const HTTP_RATE_PER_SEC_DEFAULT: u32 = 200;
+
 /// Everything the server reads from its environment.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -27,7 +34,8 @@ pub struct Config {
     pub token_ttl: Duration,
     /// `PZO_WS_RATE_PER_SEC`: sustained requests per second per socket (burst: twice that).
     pub ws_rate_per_sec: u32,
-    /// `PZO_HTTP_RATE_PER_SEC`: sustained requests per second per caller over HTTP.
+    /// `PZO_HTTP_RATE_PER_SEC`: sustained requests per second per player token (or address) over
+    /// HTTP (burst: twice that); the operator token is not limited.
     pub http_rate_per_sec: u32,
     /// `PZO_ARGON2_M_KIB`: argon2id memory cost (OWASP: 19456 KiB).
     pub argon2_memory_kib: u32,
@@ -67,8 +75,8 @@ impl Config {
             referral_boost: env_parse("PZO_REFERRAL_BOOST", 10)?,
             game_grace: Duration::from_secs(env_parse("PZO_GAME_GRACE_SECS", 30)?),
             token_ttl: Duration::from_secs(3600 * env_parse::<u64>("PZO_TOKEN_TTL_HOURS", 24 * 7)?),
-            ws_rate_per_sec: env_parse("PZO_WS_RATE_PER_SEC", 500)?,
-            http_rate_per_sec: env_parse("PZO_HTTP_RATE_PER_SEC", 1000)?,
+            ws_rate_per_sec: env_parse("PZO_WS_RATE_PER_SEC", WS_RATE_PER_SEC_DEFAULT)?,
+            http_rate_per_sec: env_parse("PZO_HTTP_RATE_PER_SEC", HTTP_RATE_PER_SEC_DEFAULT)?,
             argon2_memory_kib: env_parse("PZO_ARGON2_M_KIB", 19_456)?,
             auto_admit: env_parse("PZO_AUTO_ADMIT", false)?,
             auto_admit_wave: env_parse("PZO_AUTO_ADMIT_WAVE", 100)?,

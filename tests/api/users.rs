@@ -196,3 +196,63 @@ async fn a_full_last_page_has_no_cursor() {
     assert_ne!(second["data"]["users"][0]["id"], first["data"]["users"][0]["id"]);
     assert!(second["data"]["next_cursor"].is_null(), "the second of two is the last: {second}");
 }
+
+/// SPEC 8: too many requests answer RATE_LIMITED (429, with Retry-After) and change nothing;
+/// the operator token is not limited.
+#[actix_web::test]
+async fn too_many_requests_are_rate_limited_and_change_nothing() {
+    let app = spawn_app_with(|config| {
+        config.http_rate_per_sec = 5;
+        config.ws_rate_per_sec = 5;
+    })
+    .await;
+    let player = app.register("Hasty").await;
+    for _ in 0..30 {
+        let (status, body) = app.deposit(&player, "gold", 1).await;
+        assert_eq!(status, 200, "the admin token is not limited: {body}");
+    }
+    // Burst of 10, then refused until the bucket refills.
+    let mut refused = None;
+    for _ in 0..30 {
+        let response = app
+            .client
+            .post(format!("{}/currency/withdraw", app.base))
+            .bearer_auth(&player.token)
+            .json(&json!({"currency_id": "gold", "amount": 1}))
+            .send()
+            .await
+            .expect("an answer");
+        if response.status().as_u16() == 429 {
+            refused = Some(response);
+            break;
+        }
+    }
+    let refused = refused.expect("a 429 within 30 quick requests at 5 per second");
+    let retry_after = refused.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let body: serde_json::Value = refused.json().await.expect("the envelope");
+    assert_eq!(code(&body), "RATE_LIMITED", "{body}");
+    assert_eq!(body["error"]["retryable"], true, "{body}");
+    assert!(retry_after.and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| s >= 1), "Retry-After in seconds");
+    // What was refused moved nothing: the ledger holds exactly the withdrawals that were answered.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let (status, body) = app.get("/currency/gold?limit=200", Some(&player.token)).await;
+    assert_eq!(status, 200, "{body}");
+    let rows = body["data"]["transactions"].as_array().expect("ledger").len() as i64;
+    let withdrawn = rows - 30;
+    assert_eq!(body["data"]["balance"], 30 - withdrawn, "balance = deposits - answered withdrawals: {body}");
+
+    // Over a socket the same: a reply with RATE_LIMITED, and the socket stays open.
+    let mut ws = crate::sockets::player_socket(&app, &player.token).await;
+    let mut limited = false;
+    for id in 2..40 {
+        let (reply, _) = crate::sockets::request(&mut ws, id, "ping", json!({})).await;
+        if reply["error"]["code"] == "RATE_LIMITED" {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "a RATE_LIMITED reply within 38 quick pings at 5 per second");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let (reply, _) = crate::sockets::request(&mut ws, 99, "ping", json!({})).await;
+    assert_eq!(reply["ok"], true, "the socket serves again once the bucket refills: {reply}");
+}
