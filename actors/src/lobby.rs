@@ -269,6 +269,16 @@ pub fn check_results(state: &LobbyState, results: &[GameResult]) -> Result<(), A
     Ok(())
 }
 
+/// Whether `results` repeats the finish that finished this game: the same members with the same
+/// scores, in any order. A service that retries a finish whose answer it lost gets the finished
+/// game again instead of `GAME_NOT_OPEN`; other results for a finished game are still refused.
+pub fn repeats_finish(state: &LobbyState, results: &[GameResult]) -> bool {
+    state.status == GameStatus::Finished
+        && results.len() == state.results.len()
+        && results.iter().all(|r| state.results.contains(r))
+        && state.results.iter().all(|r| results.contains(r))
+}
+
 /// Finishes the game: status, each member's score and stats in one transaction. The
 /// leaderboard rows are added by the leaderboard actor in the same command.
 pub fn finish(state: &LobbyState, results: &[GameResult], now: Timestamp) -> Result<Outcome<LobbyState>, ApiError> {
@@ -318,4 +328,39 @@ pub fn close(state: &LobbyState, now: Timestamp) -> Result<Outcome<LobbyState>, 
             .event(EventDraft::for_game(state.id, None, audience.clone(), EventData::GameLeft(left)));
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished_with(results: Vec<GameResult>) -> LobbyState {
+        let now: Timestamp = chrono::DateTime::UNIX_EPOCH;
+        LobbyState {
+            id: GameId::nil(),
+            name: "g".into(),
+            host_id: UserId::nil(),
+            status: GameStatus::Finished,
+            max_players: 4,
+            min_players: 2,
+            members: Vec::new(),
+            created_at: now,
+            started_at: Some(now),
+            finished_at: Some(now),
+            results,
+        }
+    }
+
+    #[test]
+    fn only_the_same_results_repeat_a_finish() {
+        let (a, b) = (UserId::from_u128(1), UserId::from_u128(2));
+        let result = |user_id, score| GameResult { user_id, score };
+        let state = finished_with(vec![result(a, 10), result(b, 20)]);
+        assert!(repeats_finish(&state, &[result(b, 20), result(a, 10)]), "any order");
+        assert!(!repeats_finish(&state, &[result(a, 10), result(b, 21)]), "another score");
+        assert!(!repeats_finish(&state, &[result(a, 10)]), "fewer results");
+        assert!(!repeats_finish(&state, &[result(a, 10), result(a, 10)]), "a member twice");
+        let started = LobbyState { status: GameStatus::Started, ..state.clone() };
+        assert!(!repeats_finish(&started, &[result(a, 10), result(b, 20)]), "not finished yet");
+    }
 }

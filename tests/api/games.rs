@@ -53,9 +53,17 @@ async fn game_lifecycle_and_edge_cases() {
     let results = json!({"game_id": game_id, "results": [{"user_id": host.id, "score": 1500}, {"user_id": guest.id, "score": 700}]});
     let (status, body) = app.post("/games/finish", Some(&host.token), results.clone()).await;
     assert_eq!((status, code(&body)), (403, "FORBIDDEN"));
-    let (status, body) = app.admin_post("/games/finish", results).await;
+    let (status, body) = app.admin_post("/games/finish", results.clone()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["game"]["status"], "finished");
+    // A service retrying the same finish gets the finished game again; other results are refused.
+    let (status, again) = app.admin_post("/games/finish", results).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["data"], body["data"], "the retry answers the same game");
+    let other =
+        json!({"game_id": game_id, "results": [{"user_id": host.id, "score": 1}, {"user_id": guest.id, "score": 2}]});
+    let (status, refused) = app.admin_post("/games/finish", other).await;
+    assert_eq!((status, code(&refused)), (409, "GAME_NOT_OPEN"), "{refused}");
     let (_, board) = app.get("/leaderboard/season0?around=me", Some(&guest.token)).await;
     assert_eq!(board["data"]["me"]["rank"], 2, "{board}");
     assert_eq!(board["data"]["entries"][0]["score"], 1500);
@@ -82,6 +90,11 @@ async fn host_passes_on_leave_and_empty_lobby_closes() {
     assert_eq!(body["data"]["game"]["host_id"], guest.id.as_str());
     let (_, body) = app.post("/games/leave", Some(&guest.token), json!({"game_id": game_id})).await;
     assert_eq!(body["data"]["game"]["status"], "closed");
+    // Closing a closed game answers it unchanged.
+    let (status, closed) = app.admin_post("/games/close", json!({"game_id": game_id})).await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(closed["data"]["game"]["status"], "closed");
+    assert_eq!(closed["data"]["game"]["finished_at"], body["data"]["game"]["finished_at"], "nothing changed");
 }
 
 /// A board answers pages from its committed state while a game's scores wait on the journal:

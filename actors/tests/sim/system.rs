@@ -428,7 +428,11 @@ impl System {
             }
             Request::GamesClose(args) => {
                 self.admin(caller)?;
-                let outcome = lobby::close(self.lobby(args.game_id)?, self.now)?;
+                let state = self.lobby(args.game_id)?;
+                if state.status == pzo_protocol::model::GameStatus::Closed {
+                    return Ok(Reply::Game(GameReply { game: state.view() }));
+                }
+                let outcome = lobby::close(state, self.now)?;
                 self.commit_lobby(outcome, None);
                 Ok(Reply::Game(GameReply { game: self.lobby(args.game_id)?.view() }))
             }
@@ -503,6 +507,9 @@ impl System {
     /// Finishes a game: the lobby's rows and the board's best scores in one commit (the lobby
     /// shell's `finish` with the board's `record_game`).
     fn finish(&mut self, game_id: GameId, results: &[GameResult]) -> Result<Reply, ApiError> {
+        if lobby::repeats_finish(self.lobby(game_id)?, results) {
+            return Ok(Reply::Game(GameReply { game: self.lobby(game_id)?.view() }));
+        }
         let outcome = lobby::finish(self.lobby(game_id)?, results, self.now)?;
         let scores: Vec<(UserId, i64)> = results.iter().map(|r| (r.user_id, r.score)).collect();
         let submitted = leaderboard::submit(&self.board, &scores, self.now);
