@@ -250,6 +250,9 @@ impl Socket {
                         self.send_now(ServerFrame::Error { error: api.body() }).await;
                     }
                     FrameError::UnknownOp { id } | FrameError::BadArgs { id, .. } => self.reply(id, Err(api)).await,
+                    FrameError::BadPreferences { id, message } => {
+                        self.reply(id, Err(ApiError::validation("preferences", &message))).await;
+                    }
                 }
             }
         }

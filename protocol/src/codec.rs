@@ -63,6 +63,9 @@ pub enum FrameError {
     UnknownOp { id: u32 },
     #[error("bad args: {message}")]
     BadArgs { id: u32, message: Box<str> },
+    /// `users.update_preferences` whose preferences (not the rest) failed to parse.
+    #[error("preferences: {message}")]
+    BadPreferences { id: u32, message: Box<str> },
 }
 
 impl FrameError {
@@ -70,7 +73,7 @@ impl FrameError {
     pub fn request_id(&self) -> Option<u32> {
         match self {
             Self::Malformed | Self::MalformedBinary => None,
-            Self::UnknownOp { id } | Self::BadArgs { id, .. } => Some(*id),
+            Self::UnknownOp { id } | Self::BadArgs { id, .. } | Self::BadPreferences { id, .. } => Some(*id),
         }
     }
 }
@@ -105,6 +108,12 @@ impl ClientFrame {
         let raw = frame.args.map_or("{}", |raw| if raw.get() == "null" { "{}" } else { raw.get() });
         match Request::decode_json(frame.op, raw) {
             None => Err(FrameError::UnknownOp { id: frame.id }),
+            Some(Err(error))
+                if frame.op == "users.update_preferences"
+                    && crate::request::preferences_are_the_fault(raw.as_bytes()) =>
+            {
+                Err(FrameError::BadPreferences { id: frame.id, message: error.to_string().into() })
+            }
             Some(Err(error)) => Err(FrameError::BadArgs { id: frame.id, message: error.to_string().into() }),
             Some(Ok(request)) => Ok(Self { id: frame.id, request }),
         }

@@ -81,6 +81,23 @@ pub struct UpdatePreferencesArgs {
     pub idempotency_key: Option<String>,
 }
 
+/// Whether JSON args that failed to parse as [`UpdatePreferencesArgs`] (or as the HTTP body,
+/// `{"preferences", "idempotency_key"?}`) failed inside the preferences: the rest has the right
+/// shape. The contract answers "bad preferences" with `VALIDATION_FAILED`, a malformed request
+/// with `BAD_REQUEST`; both transports ask this.
+pub fn preferences_are_the_fault(json: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Shape {
+        #[serde(rename = "preferences")]
+        _preferences: serde::de::IgnoredAny,
+        #[serde(default, rename = "id")]
+        _id: Option<UserId>,
+        #[serde(default, rename = "idempotency_key")]
+        _idempotency_key: Option<String>,
+    }
+    serde_json::from_slice::<Shape>(json).is_ok()
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[serde(default)]

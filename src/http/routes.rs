@@ -54,25 +54,13 @@ struct PreferencesBody {
     idempotency_key: Option<String>,
 }
 
-/// [`PreferencesBody`] with the preferences left unread: parsing it tells a body of the right
-/// shape (then a failure is inside the preferences) from a malformed one.
-#[derive(Deserialize)]
-struct PreferencesBodyShape {
-    #[serde(rename = "preferences")]
-    _preferences: serde::de::IgnoredAny,
-    #[serde(default, rename = "idempotency_key")]
-    _idempotency_key: Option<String>,
-}
-
 /// The contract lists "bad preferences" under `VALIDATION_FAILED`: a preference of the wrong type
 /// or an unknown one answers 422 like an out-of-range volume; a body that is not
 /// `{"preferences": {...}}` stays a `BAD_REQUEST`.
 fn parse_preferences(body: &[u8]) -> Result<PreferencesBody, ApiError> {
     match serde_json::from_slice::<PreferencesBody>(body) {
         Ok(parsed) => Ok(parsed),
-        Err(error) if serde_json::from_slice::<PreferencesBodyShape>(body).is_ok() => {
-            Err(ApiError::validation("preferences", &error.to_string()))
-        }
+        Err(error) if preferences_are_the_fault(body) => Err(ApiError::validation("preferences", &error.to_string())),
         // Not that shape (or empty): the usual BAD_REQUEST.
         Err(_) => parse_json(body),
     }

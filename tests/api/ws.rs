@@ -74,6 +74,19 @@ async fn json_socket_auth_requests_and_pushed_events() {
     send(&mut second, json!({"id": 9, "op": "no.such", "args": {}})).await;
     let (frame, _) = reply_to(&mut second, 9).await;
     assert_eq!(frame["error"]["code"], "BAD_REQUEST");
+    // Bad preferences are VALIDATION_FAILED on a socket as over HTTP, whatever is bad in them;
+    // args of the wrong shape stay BAD_REQUEST.
+    let cases = [
+        (json!({"preferences": {"sound_enabled": "yes"}}), "VALIDATION_FAILED"),
+        (json!({"preferences": {"theme": "dark"}}), "VALIDATION_FAILED"),
+        (json!({"preferences": {"music_volume": 101}}), "VALIDATION_FAILED"),
+        (json!({"prefs": {}}), "BAD_REQUEST"),
+    ];
+    for (id, (args, expected)) in (10..).zip(cases) {
+        send(&mut second, json!({"id": id, "op": "users.update_preferences", "args": args})).await;
+        let (frame, _) = reply_to(&mut second, id).await;
+        assert_eq!(frame["error"]["code"], expected, "{args}: {frame}");
+    }
 }
 
 #[actix_web::test]
