@@ -7,8 +7,8 @@ use std::time::Duration;
 /// Requests per second a player's socket may send (burst: twice that). A game client that sends
 /// more than 200 a second is broken or abusive; relays at 20-60 Hz fit well under it.
 pub const WS_RATE_PER_SEC_DEFAULT: u32 = 200;
-/// Requests per second per player token over HTTP (per address without a token; burst: twice
-/// that). The operator token is not limited.
+/// Requests per second per player token over HTTP (burst: twice that); calls without a token get
+/// five times that per address. The operator token is not limited.
 pub const HTTP_RATE_PER_SEC_DEFAULT: u32 = 200;
 
 /// Everything the server reads from its environment.

@@ -107,17 +107,27 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// One token bucket per player token (per address without one). The operator token is not
-/// limited: it is the studio's own services and console (grants, game results, waves), whose
-/// volume a per-player limit would throttle.
+/// An address is shared (a household, a venue, a carrier's NAT), a token is one player's: calls
+/// without a token (registration, login) get this many times a token's rate per address.
+const ADDRESS_RATE_FACTOR: u32 = 5;
+
+/// One token bucket per player token, and one per address for calls without a token. The
+/// operator token is not limited: it is the studio's own services and console (grants, game
+/// results, waves), whose volume a per-player limit would throttle.
 fn rate_limit(app: &App, limits: &HttpLimits, req: &HttpRequest) -> Result<(), ApiError> {
-    if bearer(req).is_some_and(|token| crate::auth::token_eq(token, &app.admin_token)) {
+    let token = bearer(req).filter(|token| !token.is_empty());
+    if token.is_some_and(|token| crate::auth::token_eq(token, &app.admin_token)) {
         return Ok(());
     }
-    let key =
-        bearer(req).map(str::to_owned).or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_default();
+    let (key, rate) = match token {
+        Some(token) => (token.to_owned(), app.config.http_rate_per_sec),
+        None => (
+            req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+            app.config.http_rate_per_sec.saturating_mul(ADDRESS_RATE_FACTOR),
+        ),
+    };
     let now = Instant::now();
-    let mut bucket = limits.buckets.entry(key).or_insert_with(|| TokenBucket::new(app.config.http_rate_per_sec, now));
+    let mut bucket = limits.buckets.entry(key).or_insert_with(|| TokenBucket::new(rate, now));
     bucket.take(now).map_err(|wait| {
         ApiError::new(ErrorCode::RATE_LIMITED).details(ErrorDetails::RetryAfter(RetryAfterDetails {
             retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(1000).max(1),

@@ -241,6 +241,14 @@ async fn too_many_requests_are_rate_limited_and_change_nothing() {
     let withdrawn = rows - 30;
     assert_eq!(body["data"]["balance"], 30 - withdrawn, "balance = deposits - answered withdrawals: {body}");
 
+    // Calls without a token share their address's bucket, five times a token's (burst 50 here).
+    let mut anonymous = Vec::new();
+    for _ in 0..200 {
+        anonymous.push(app.get("/users", None).await.0);
+    }
+    assert!(anonymous[..40].iter().all(|s| *s == 401), "within the address's burst: {anonymous:?}");
+    assert!(anonymous.contains(&429), "past it: {anonymous:?}");
+
     // Over a socket the same: a reply with RATE_LIMITED, and the socket stays open.
     let mut ws = crate::sockets::player_socket(&app, &player.token).await;
     let mut limited = false;
