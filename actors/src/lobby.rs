@@ -303,8 +303,12 @@ pub fn finish(state: &LobbyState, results: &[GameResult], now: Timestamp) -> Res
     Ok(outcome.event(EventDraft::for_game(state.id, None, state.member_ids(), EventData::GameFinished(finished))))
 }
 
-/// Closes the game (operators): every member leaves with reason `closed`.
+/// Closes the game (operators): every member leaves with reason `closed`. Closing a closed game
+/// changes nothing and answers it as it is, like removing a removed waitlist entry.
 pub fn close(state: &LobbyState, now: Timestamp) -> Result<Outcome<LobbyState>, ApiError> {
+    if state.status == GameStatus::Closed {
+        return Ok(Outcome::new(state.clone()));
+    }
     if !state.status.is_active() {
         return Err(ApiError::with_message(ErrorCode::GAME_NOT_OPEN, format!("the game is {}", state.status.as_str())));
     }
@@ -362,5 +366,16 @@ mod tests {
         assert!(!repeats_finish(&state, &[result(a, 10), result(a, 10)]), "a member twice");
         let started = LobbyState { status: GameStatus::Started, ..state.clone() };
         assert!(!repeats_finish(&started, &[result(a, 10), result(b, 20)]), "not finished yet");
+    }
+
+    #[test]
+    fn closing_a_closed_game_changes_nothing_and_a_finished_one_is_refused() {
+        let now: Timestamp = chrono::DateTime::UNIX_EPOCH;
+        let closed = LobbyState { status: GameStatus::Closed, ..finished_with(Vec::new()) };
+        let outcome = close(&closed, now).expect("a closed game closes again");
+        assert!(outcome.effects.is_empty() && outcome.events.is_empty());
+        assert_eq!(outcome.reply, closed);
+        let error = close(&finished_with(Vec::new()), now).expect_err("a finished game is not closed");
+        assert_eq!(error.code, ErrorCode::GAME_NOT_OPEN);
     }
 }

@@ -11,7 +11,7 @@ use pzo_actors::lobby::{self as rules, LobbyState, Member};
 use pzo_protocol::codec::Relay;
 use pzo_protocol::event::LeaveReason;
 use pzo_protocol::limits::GAME_PLAYERS_MAX;
-use pzo_protocol::model::{Game, GameResult, GameStatus};
+use pzo_protocol::model::{Game, GameResult};
 use pzo_protocol::request::RelayPayload;
 use pzo_protocol::{ApiError, Event, GameId, ServerFrame, UserId};
 use std::sync::Arc;
@@ -179,9 +179,7 @@ impl Lobby {
                 let _ = reply.send(self.finish(results).await);
             }
             LobbyMsg::Close { reply } => {
-                // Closing a closed game answers it unchanged, like removing a removed entry.
                 let result = match rules::close(&self.state, now) {
-                    Err(_) if self.state.status == GameStatus::Closed => Ok(self.state.view()),
                     Ok(outcome) => self.commit(outcome, None).await.map(|_| self.state.view()),
                     Err(e) => Err(e),
                 };

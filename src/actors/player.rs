@@ -518,22 +518,10 @@ impl Actor {
         }
         let game_id = uuid::Uuid::new_v4();
         let outcome = pzo_actors::lobby::create(game_id, settings, self.member());
-        let reply = Reply::Game(GameReply { game: outcome.reply.view() });
-        let mut effects = outcome.effects;
-        effects.extend(idempotency.as_ref().map(|idem| self.answer_effect(idem, &reply)));
-        let events = self
-            .app
-            .journal
-            .commit(effects, outcome.events, self.app.now(), Some(self.state.user_id))
-            .await
-            .map_err(commit_error)?;
-        for event in &events {
-            self.state.apply(&event.data);
-        }
-        super::lobby::adopt(&self.app, outcome.reply);
-        if let Some(idem) = idempotency {
-            self.remember(idem, &reply);
-        }
+        let lobby = outcome.reply.clone();
+        let reply =
+            self.commit(outcome.map_reply(|game| Reply::Game(GameReply { game: game.view() })), idempotency).await?;
+        super::lobby::adopt(&self.app, lobby);
         Ok(reply)
     }
 

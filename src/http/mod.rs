@@ -163,7 +163,7 @@ pub async fn serve(
     let response = match &result {
         Ok(reply) => {
             // The docs link is the operation's anchor on /docs, from the one operations table.
-            let docs = crate::operations::find_by_name(operation).map(crate::operations::Operation::docs_url);
+            let docs = docs_of(operation);
             ok_response(success, &id, docs, reply.json_data())
         }
         Err(error) => {
@@ -173,6 +173,11 @@ pub async fn serve(
     };
     app.telemetry.record(operation, started.elapsed(), outcome_of(&result));
     response
+}
+
+/// An operation's anchor on /docs, every success envelope's `meta.docs` (SPEC section 4).
+pub fn docs_of(operation: &str) -> Option<String> {
+    crate::operations::find_by_name(operation).map(crate::operations::Operation::docs_url)
 }
 
 /// Whether an operation of the operations table refuses callers without a token.

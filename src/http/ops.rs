@@ -1,7 +1,7 @@
 //! Operations endpoints: liveness, readiness, Prometheus metrics, the SLO table with live
 //! compliance, the OpenAPI document, the docs pages and the admin console page.
 
-use super::{error_response, ok_response, request_id};
+use super::{docs_of, error_response, ok_response, request_id};
 use crate::app::App;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -22,11 +22,6 @@ struct Readiness {
     migrations: bool,
     journal: bool,
     last_seq: u64,
-}
-
-/// The operation's anchor on /docs, as every envelope's `meta.docs` (SPEC section 4).
-fn docs_of(operation: &str) -> Option<String> {
-    crate::operations::find_by_name(operation).map(crate::operations::Operation::docs_url)
 }
 
 pub async fn health(app: web::Data<Arc<App>>, req: HttpRequest) -> HttpResponse {

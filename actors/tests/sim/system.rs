@@ -428,11 +428,7 @@ impl System {
             }
             Request::GamesClose(args) => {
                 self.admin(caller)?;
-                let state = self.lobby(args.game_id)?;
-                if state.status == pzo_protocol::model::GameStatus::Closed {
-                    return Ok(Reply::Game(GameReply { game: state.view() }));
-                }
-                let outcome = lobby::close(state, self.now)?;
+                let outcome = lobby::close(self.lobby(args.game_id)?, self.now)?;
                 self.commit_lobby(outcome, None);
                 Ok(Reply::Game(GameReply { game: self.lobby(args.game_id)?.view() }))
             }
