@@ -125,7 +125,8 @@ impl Bus {
     }
 
     pub fn add_player_socket(&self, user_id: UserId, handle: SocketHandle) {
-        self.players.entry(user_id).or_default().push(handle);
+        // Most players hold one socket: room for exactly one (a Vec's first push reserves four).
+        self.players.entry(user_id).or_insert_with(|| Vec::with_capacity(1)).push(handle);
     }
 
     /// Removes a socket everywhere; returns how many sockets the player still has.
@@ -158,6 +159,10 @@ impl Bus {
 
     pub fn player_sockets(&self, user_id: UserId) -> Vec<SocketHandle> {
         self.players.get(&user_id).map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn player_socket_count(&self, user_id: UserId) -> usize {
+        self.players.get(&user_id).map_or(0, |s| s.len())
     }
 
     pub fn players_online(&self) -> usize {

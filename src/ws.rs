@@ -72,8 +72,11 @@ async fn open(app: Arc<App>, req: HttpRequest, body: web::Payload, admin: bool) 
             response.headers_mut().insert(actix_web::http::header::SEC_WEBSOCKET_PROTOCOL, value);
         }
     }
-    let stream =
-        stream.max_frame_size(WS_FRAME_BYTES_MAX).aggregate_continuations().max_continuation_size(WS_FRAME_BYTES_MAX);
+    // Boxed: an async fn keeps its by-value arguments twice (the argument and its binding), and
+    // every idle socket's task would carry each copy of this 176-byte stream for good.
+    let stream = Box::pin(
+        stream.max_frame_size(WS_FRAME_BYTES_MAX).aggregate_continuations().max_continuation_size(WS_FRAME_BYTES_MAX),
+    );
     let token = query_token(&req);
     actix_web::rt::spawn(async move {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE_FRAMES_MAX);
@@ -104,10 +107,18 @@ fn close(code: CloseCode, description: &str) -> Option<CloseReason> {
 }
 
 impl Socket {
-    async fn run(&mut self, mut stream: actix_ws::AggregatedMessageStream, mut rx: mpsc::Receiver<Arc<SharedFrame>>) {
-        let mut heartbeat = tokio::time::interval(WS_HEARTBEAT_INTERVAL);
-        let auth_deadline = tokio::time::sleep(Duration::from_secs(WS_AUTH_TIMEOUT_SECS));
-        tokio::pin!(auth_deadline);
+    async fn run(
+        &mut self,
+        mut stream: std::pin::Pin<Box<actix_ws::AggregatedMessageStream>>,
+        mut rx: mpsc::Receiver<Arc<SharedFrame>>,
+    ) {
+        // One timer serves the auth deadline and the heartbeat (a second would be another ~100
+        // bytes of every idle socket): it fires at whichever is next.
+        let opened = tokio::time::Instant::now();
+        let auth_deadline = opened + Duration::from_secs(WS_AUTH_TIMEOUT_SECS);
+        let mut next_ping = opened + WS_HEARTBEAT_INTERVAL;
+        let timer = tokio::time::sleep_until(auth_deadline.min(next_ping));
+        tokio::pin!(timer);
         let mut bucket = TokenBucket::new(self.app.config.ws_rate_per_sec, Instant::now());
         let mut last_seen = Instant::now();
         let kill = self.handle.kill.clone();
@@ -124,27 +135,37 @@ impl Socket {
                         Some(Err(_)) | None => break,
                     }
                 }
-                Some(frame) = rx.recv() => self.write(frame, &mut rx).await,
-                _ = heartbeat.tick() => {
-                    if last_seen.elapsed() > WS_IDLE_TIMEOUT {
-                        self.closing = close(CloseCode::Normal, "idle timeout");
-                    } else if self.session.ping(b"").await.is_err() {
-                        break;
+                // Boxed, like on_message: inline, a write's state machine (the session's send and
+                // the kill notification) would size every idle socket's task for good.
+                Some(frame) = rx.recv() => Box::pin(self.write(frame, &mut rx)).await,
+                () = &mut timer => {
+                    let now = tokio::time::Instant::now();
+                    let anonymous = self.caller == Caller::Anonymous;
+                    if anonymous && now >= auth_deadline {
+                        self.closing = close(CloseCode::Policy, "no auth within 10 s");
+                    } else if now >= next_ping {
+                        next_ping = now + WS_HEARTBEAT_INTERVAL;
+                        if last_seen.elapsed() > WS_IDLE_TIMEOUT {
+                            self.closing = close(CloseCode::Normal, "idle timeout");
+                        } else if Box::pin(self.session.ping(b"")).await.is_err() {
+                            break;
+                        }
                     }
-                }
-                () = &mut auth_deadline, if self.caller == Caller::Anonymous => {
-                    self.closing = close(CloseCode::Policy, "no auth within 10 s");
+                    let anonymous = self.caller == Caller::Anonymous;
+                    timer.as_mut().reset(if anonymous { auth_deadline.min(next_ping) } else { next_ping });
                 }
                 () = kill.notified() => self.closing = self.kill_reason(),
             }
         }
-        self.finish().await;
+        Box::pin(self.finish()).await;
     }
 
     async fn finish(&mut self) {
         let remaining = self.app.bus.remove_socket(self.handle.id, self.handle.user_id);
         if let Some(user_id) = self.handle.user_id {
             let command = crate::actors::player::PlayerCommand::SocketClosed { remaining };
+            // Asked, activating the actor if need be: a player left in a game (say, across a
+            // restart, before any command activated the actor) must still start its grace timer.
             let _ = crate::actors::player::ask(&self.app, user_id, command, None).await;
         }
         let reason = self.closing.take();
@@ -271,13 +292,10 @@ impl Socket {
             (Caller::Player(user_id), false) => {
                 self.handle.user_id = Some(user_id);
                 self.app.bus.add_player_socket(user_id, self.handle.clone());
-                let _ = crate::actors::player::ask(
-                    &self.app,
-                    user_id,
-                    crate::actors::player::PlayerCommand::SocketOpened,
-                    None,
-                )
-                .await;
+                // An idle socket does not activate the player actor (its state, mailboxes and
+                // task were ~4 KiB of every socket); the first command does.
+                let opened = crate::actors::player::PlayerCommand::SocketOpened;
+                crate::actors::player::tell_if_live(&self.app, user_id, opened);
             }
             _ => return Err(ApiError::with_message(ErrorCode::FORBIDDEN, "this socket needs the other kind of token")),
         }

@@ -100,9 +100,9 @@ pub struct PlayerMsg {
 /// A player actor's address.
 #[derive(Clone)]
 pub struct PlayerHandle {
-    /// Boxed: a tokio channel allocates its first block of 32 slots up front, and every
-    /// authenticated socket keeps a live player actor (32 x 120-byte messages was 3.8 KiB per
-    /// idle player; boxed, 256 bytes).
+    /// Boxed: a tokio channel allocates its first block of 32 slots up front, and every player
+    /// who has sent a command keeps a live actor while a socket is open (32 x 120-byte messages
+    /// was 3.8 KiB per idle player; boxed, 256 bytes).
     tx: mpsc::Sender<Box<PlayerMsg>>,
     notices: mpsc::UnboundedSender<Arc<Event>>,
 }
@@ -140,6 +140,17 @@ pub async fn ask(
     Err(mailbox_error())
 }
 
+/// Tells the player's actor something only if it is live, without waiting for an answer. An
+/// actor that is not live needs no telling: it reads what the message says (the open sockets)
+/// when it activates. This keeps an idle authenticated socket from pinning a player actor.
+pub fn tell_if_live(app: &Arc<App>, user_id: UserId, command: PlayerCommand) {
+    if let Some(handle) = app.players.get(&user_id) {
+        let msg = Box::new(PlayerMsg { command, idempotency: None, reply: oneshot::channel().0 });
+        // A full mailbox drops the tell: the next SocketOpened or SocketClosed recounts.
+        let _ = handle.tx.try_send(msg);
+    }
+}
+
 fn spawn(app: Arc<App>, user_id: UserId, generation: u64) -> PlayerHandle {
     let (tx, rx) = mpsc::channel(MAILBOX_CAPACITY);
     let (notices_tx, notices) = mpsc::unbounded_channel();
@@ -166,7 +177,7 @@ async fn run(
 ) {
     // The loading, a command's handling and a grace timer's work are boxed: inline, their state
     // machines (database futures) would size every idle actor's task for good, and a live actor
-    // stays behind every authenticated socket.
+    // stays behind every socket of a player who has sent a command.
     let loaded = Box::pin(store::load_player(&app.pool, user_id)).await;
     let (state, watermark, answers) = match loaded {
         Ok(Some(found)) => found,
@@ -180,7 +191,7 @@ async fn run(
             return;
         }
     };
-    let sockets = app.bus.player_sockets(user_id).len();
+    let sockets = app.bus.player_socket_count(user_id);
     let mut actor = Actor { app: app.clone(), state, watermark, answers, sockets, grace_epoch: 0 };
     let (grace_tx, mut grace_rx) = mpsc::unbounded_channel::<(u64, GameId)>();
     loop {
@@ -398,7 +409,9 @@ impl Actor {
             PlayerCommand::RemoveWaitlistEntry { entry_id, by } => self.remove_entry(entry_id, by).await,
             PlayerCommand::Inspect => Ok(Reply::Inspect(self.inspect())),
             PlayerCommand::SocketOpened => {
-                self.sockets += 1;
+                // Counted from the bus, not incremented: an actor activating while the socket
+                // registers has already counted it.
+                self.sockets = self.app.bus.player_socket_count(self.state.user_id);
                 self.grace_epoch += 1;
                 Ok(Reply::Ack(AckReply { ok: true }))
             }

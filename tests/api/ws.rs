@@ -145,3 +145,31 @@ async fn relay_reaches_other_members_not_the_sender() {
     assert_eq!(relay["relay"]["payload"], "hello");
     assert_eq!(relay["relay"]["from"], host.id.as_str());
 }
+
+/// The close code the server sent, reading past other frames; None if the socket ended without one.
+async fn close_code(ws: &mut Ws, wait: std::time::Duration) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(wait, ws.next()).await.expect("the socket closes in time") {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_socket_that_never_authenticates_is_closed_and_an_authenticated_one_is_not() {
+    let app = spawn_app().await;
+    let player = app.register("Late").await;
+    let mut anonymous = connect(&app, "pzo.v1.json").await;
+    let mut authenticated = connect(&app, "pzo.v1.json").await;
+    send(&mut authenticated, json!({"id": 1, "op": "auth", "args": {"token": player.token}})).await;
+    let (frame, _) = reply_to(&mut authenticated, 1).await;
+    assert_eq!(frame["ok"], true, "{frame}");
+    // The deadline is 10 s; the wait is generous, since only the code is what is tested.
+    assert_eq!(close_code(&mut anonymous, std::time::Duration::from_secs(40)).await, Some(1008));
+    // Past the same deadline, the authenticated socket still answers.
+    send(&mut authenticated, json!({"id": 2, "op": "ping", "args": {}})).await;
+    let (frame, _) = reply_to(&mut authenticated, 2).await;
+    assert_eq!(frame["ok"], true, "{frame}");
+}
