@@ -6,7 +6,7 @@ use tokio_postgres::NoTls;
 
 refinery::embed_migrations!("migrations");
 
-/// Connections in the pool used by reads and actor activation (the journal has its own).
+/// Connections in the pool used by reads, actor activation and the journal.
 pub const POOL_CONNECTIONS_MAX: usize = 32;
 
 #[derive(Debug, thiserror::Error)]

@@ -437,7 +437,10 @@ impl Actor {
     }
 
     async fn grace_expired(&mut self, epoch: u64, game_id: GameId) {
-        if epoch == self.grace_epoch && self.sockets == 0 && self.state.current_game == Some(game_id) {
+        // The bus is asked too: a SocketOpened told to a full mailbox is dropped, and a player
+        // back on a socket must keep the seat.
+        let reconnected = self.app.bus.player_socket_count(self.state.user_id) > 0;
+        if epoch == self.grace_epoch && self.sockets == 0 && !reconnected && self.state.current_game == Some(game_id) {
             if let Err(error) = self.leave_game(game_id, LeaveReason::Disconnected).await {
                 tracing::debug!(%error, "grace-period leave did not apply");
             }
