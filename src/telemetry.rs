@@ -177,21 +177,59 @@ fn ring_index(epoch: u64) -> usize {
     usize::try_from(epoch % WINDOW_BUCKETS as u64).unwrap_or_default()
 }
 
-/// One operation's window and lifetime counters.
+/// One operation's window and lifetime counters, and its Prometheus handles.
 struct Slot {
     window: Mutex<Window>,
     lifetime_count: AtomicU64,
     lifetime_server_errors: AtomicU64,
     lifetime_client_errors: AtomicU64,
+    prometheus: PrometheusSlot,
+}
+
+/// An operation's Prometheus series, registered once: a `histogram!`/`counter!` call with a label
+/// builds its key (a heap-allocated label list), hashes it and looks it up in the registry on
+/// every call, which the busiest paths (every request, every delivered event) would pay each time.
+struct PrometheusSlot {
+    duration: metrics::Histogram,
+    /// Calls by outcome, in [`CallOutcome`] order (no-ops for event delivery, which has none).
+    calls: [metrics::Counter; 3],
+}
+
+impl PrometheusSlot {
+    fn of(kind: SlotKind) -> Self {
+        match kind {
+            SlotKind::Operation(op) => Self {
+                duration: metrics::histogram!(METRIC_REQUEST_DURATION, "operation" => op.name),
+                calls: [CallOutcome::Ok, CallOutcome::ClientError, CallOutcome::ServerError].map(
+                    |outcome| metrics::counter!(METRIC_REQUESTS, "operation" => op.name, "outcome" => outcome.as_str()),
+                ),
+            },
+            SlotKind::EventDelivery => Self {
+                duration: metrics::histogram!(METRIC_EVENT_DELIVERY),
+                calls: [metrics::Counter::noop(), metrics::Counter::noop(), metrics::Counter::noop()],
+            },
+        }
+    }
+
+    fn record(&self, elapsed: Duration, outcome: CallOutcome) {
+        self.duration.record(elapsed.as_secs_f64());
+        let at = match outcome {
+            CallOutcome::Ok => 0,
+            CallOutcome::ClientError => 1,
+            CallOutcome::ServerError => 2,
+        };
+        self.calls[at].increment(1);
+    }
 }
 
 impl Slot {
-    fn new() -> Self {
+    fn new(kind: SlotKind) -> Self {
         Self {
             window: Mutex::new(Window::new()),
             lifetime_count: AtomicU64::new(0),
             lifetime_server_errors: AtomicU64::new(0),
             lifetime_client_errors: AtomicU64::new(0),
+            prometheus: PrometheusSlot::of(kind),
         }
     }
 
@@ -225,7 +263,10 @@ impl Default for Telemetry {
 
 impl Telemetry {
     pub fn new() -> Self {
-        let slots = (0..=OPERATIONS.len()).map(|_| Slot::new()).collect();
+        // The slots' Prometheus handles bind to the recorder installed when they are made.
+        install_prometheus();
+        let kinds = OPERATIONS.iter().map(SlotKind::Operation).chain([SlotKind::EventDelivery]);
+        let slots = kinds.map(Slot::new).collect();
         let mut index: HashMap<&'static str, usize> =
             OPERATIONS.iter().enumerate().map(|(position, op)| (op.name, position)).collect();
         index.insert(EVENT_DELIVERY, OPERATIONS.len());
@@ -235,16 +276,26 @@ impl Telemetry {
     /// Records one call of `operation` (an [`Operation::name`]). Names outside the table (a 404
     /// route, say) still reach Prometheus but have no objective to be graded against.
     pub fn record(&self, operation: &'static str, elapsed: Duration, outcome: CallOutcome) {
-        metrics::histogram!(METRIC_REQUEST_DURATION, "operation" => operation).record(elapsed.as_secs_f64());
-        metrics::counter!(METRIC_REQUESTS, "operation" => operation, "outcome" => outcome.as_str()).increment(1);
-        if let Some(&position) = self.index.get(operation) {
-            self.record_at(position, elapsed, outcome, self.now_secs());
+        match self.index.get(operation) {
+            Some(&position) => {
+                if let Some(slot) = self.slots.get(position) {
+                    slot.prometheus.record(elapsed, outcome);
+                }
+                self.record_at(position, elapsed, outcome, self.now_secs());
+            }
+            None => {
+                metrics::histogram!(METRIC_REQUEST_DURATION, "operation" => operation).record(elapsed.as_secs_f64());
+                metrics::counter!(METRIC_REQUESTS, "operation" => operation, "outcome" => outcome.as_str())
+                    .increment(1);
+            }
         }
     }
 
     /// Records the delivery of one event: from its commit to its write on a socket.
     pub fn record_event_delivery(&self, elapsed: Duration) {
-        metrics::histogram!(METRIC_EVENT_DELIVERY).record(elapsed.as_secs_f64());
+        if let Some(slot) = self.slots.get(OPERATIONS.len()) {
+            slot.prometheus.record(elapsed, CallOutcome::Ok);
+        }
         self.record_at(OPERATIONS.len(), elapsed, CallOutcome::Ok, self.now_secs());
     }
 
@@ -622,5 +673,27 @@ mod tests {
         let text = second.render();
         assert!(text.contains(METRIC_REQUESTS), "{text}");
         assert!(text.contains("pzo_request_duration_seconds_bucket"), "{text}");
+    }
+
+    /// The registered handles count each outcome in its own series (no other test records this
+    /// operation, so the counts are exact).
+    #[test]
+    fn prometheus_counts_each_outcome_of_an_operation() {
+        const OP: &str = "GET /docs/errors";
+        let handle = install_prometheus();
+        let telemetry = Telemetry::new();
+        for _ in 0..3 {
+            telemetry.record(OP, Duration::from_millis(1), CallOutcome::ClientError);
+        }
+        telemetry.record(OP, Duration::from_millis(1), CallOutcome::ServerError);
+        handle.run_upkeep();
+        let text = handle.render();
+        let value = |outcome: &str| {
+            let series = format!(r#"{METRIC_REQUESTS}{{operation="{OP}",outcome="{outcome}"}} "#);
+            text.lines().find_map(|line| line.strip_prefix(series.as_str())).map(str::to_owned)
+        };
+        assert_eq!(value("client_error").as_deref(), Some("3"), "{text}");
+        assert_eq!(value("server_error").as_deref(), Some("1"), "{text}");
+        assert_eq!(value("ok").as_deref(), Some("0"), "{text}");
     }
 }
