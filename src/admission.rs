@@ -9,14 +9,16 @@
 //! `ADMIN_ACTION` event, so the admin console's tail shows when and why admission paused.
 
 use crate::actors::waitlist::WaitlistHandle;
+use crate::app::App;
 use crate::journal::Journal;
 use crate::telemetry::{OperationSlo, SloReport, Telemetry};
 use pzo_protocol::event::AdminAction;
 use pzo_protocol::limits::ADMIT_WAVE_MAX;
-use pzo_protocol::reply::{AdmissionAction, AdmissionDecision, AutoAdmission};
+use pzo_protocol::model::WaitlistStatus;
+use pzo_protocol::reply::{AdmissionAction, AdmissionDecision, AdmitReply, AutoAdmission};
 use pzo_protocol::request::AutoAdmitArgs;
 use pzo_protocol::{ApiError, Timestamp};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -154,8 +156,20 @@ impl AutoAdmitter {
     }
 }
 
-/// What the task needs; it holds no `App`, so it never keeps the application alive.
+/// Admits the next `count` waiting players, first activating the player actors of those among
+/// them who have a socket open. Waiting players hold sockets without live actors (an idle socket
+/// costs no player state), so without this a wave's first commands (a client's reads and the
+/// operator's welcome deposits right after `SEASON0_JOINED`) would all queue behind the wave's
+/// activations at once: 1,000 players in waves took the deposits' p99 from 36 to 156 ms.
+pub async fn admit_wave(app: &Arc<App>, count: usize) -> Result<AdmitReply, ApiError> {
+    let next = app.waitlist.list(Some(WaitlistStatus::Waiting), 0, count).await?;
+    crate::actors::player::warm(app, next.iter().map(|entry| entry.user_id)).await;
+    app.waitlist.admit(count, None).await
+}
+
+/// What the task needs; it holds the application weakly, so it never keeps it alive.
 pub struct AdmissionTask {
+    pub app: Weak<App>,
     pub admitter: Arc<AutoAdmitter>,
     pub telemetry: Arc<Telemetry>,
     pub waitlist: WaitlistHandle,
@@ -194,7 +208,8 @@ impl AdmissionTask {
                 Verdict::Pause { reason } => (AdmissionAction::Pause, 0, reason),
                 Verdict::Admit { reason } => {
                     let count = usize::try_from(wave).unwrap_or(usize::MAX);
-                    match self.waitlist.admit(count, None).await {
+                    let Some(app) = self.app.upgrade() else { return };
+                    match admit_wave(&app, count).await {
                         Ok(reply) => (AdmissionAction::Admit, reply.count, reason),
                         Err(error) => (AdmissionAction::Failed, 0, format!("the wave was not committed: {error}")),
                     }

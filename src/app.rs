@@ -158,15 +158,7 @@ pub async fn build(config: Config, database_url: &str, admin_token: String) -> R
     }
     let telemetry = Arc::new(crate::telemetry::Telemetry::new());
     let auto_admitter = AutoAdmitter::new(config.auto_admit, config.auto_admit_wave, config.auto_admit_interval);
-    AdmissionTask {
-        admitter: auto_admitter.clone(),
-        telemetry: telemetry.clone(),
-        waitlist: waitlist.clone(),
-        journal: journal.clone(),
-        clock: wall_clock,
-    }
-    .spawn();
-    Ok(Arc::new(App {
+    let app = Arc::new(App {
         config,
         pool,
         journal,
@@ -184,5 +176,15 @@ pub async fn build(config: Config, database_url: &str, admin_token: String) -> R
         telemetry,
         auto_admitter,
         started: Instant::now(),
-    }))
+    });
+    AdmissionTask {
+        app: Arc::downgrade(&app),
+        admitter: app.auto_admitter.clone(),
+        telemetry: app.telemetry.clone(),
+        waitlist: app.waitlist.clone(),
+        journal: app.journal.clone(),
+        clock: wall_clock,
+    }
+    .spawn();
+    Ok(app)
 }

@@ -191,7 +191,7 @@ async fn route(app: &Arc<App>, caller: Caller, request: Request, idem: Option<Id
                 .ok()
                 .filter(|c| (1..=ADMIT_WAVE_MAX).contains(c))
                 .ok_or_else(|| ApiError::validation("admit", "must be 1 to 100000"))?;
-            Ok(Reply::Admit(app.waitlist.admit(count as usize, None).await?))
+            Ok(Reply::Admit(crate::admission::admit_wave(app, count as usize).await?))
         }
         Request::WaitlistSetStatus(args) => {
             let entry = app.waitlist.get(args.entry_id).await?;

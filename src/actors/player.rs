@@ -84,6 +84,8 @@ pub enum PlayerCommand {
         by: Caller,
     },
     Inspect,
+    /// Nothing but the activation: answered once the actor has loaded (see [`warm`]).
+    Warm,
     SocketOpened,
     SocketClosed {
         remaining: usize,
@@ -150,6 +152,18 @@ pub fn tell_if_live(app: &Arc<App>, user_id: UserId, command: PlayerCommand) {
         let _ = handle.tx.try_send(msg);
     }
 }
+
+/// Activates the actors of the players among `users` who have a socket open, and waits (at most
+/// [`WARM_WAIT_MAX`]) until they have loaded. A hint, not a command: failures are ignored, and
+/// the first real command activates an actor that is still cold.
+pub async fn warm(app: &Arc<App>, users: impl IntoIterator<Item = UserId>) {
+    let online = users.into_iter().filter(|user| app.bus.player_socket_count(*user) > 0);
+    let loads = online.map(|user| ask(app, user, PlayerCommand::Warm, None)).collect::<Vec<_>>();
+    let _ = tokio::time::timeout(WARM_WAIT_MAX, futures_util::future::join_all(loads)).await;
+}
+
+/// The longest [`warm`] holds its caller (an admission wave) for loads still under way.
+pub const WARM_WAIT_MAX: Duration = Duration::from_secs(1);
 
 fn spawn(app: Arc<App>, user_id: UserId, generation: u64) -> PlayerHandle {
     let (tx, rx) = mpsc::channel(MAILBOX_CAPACITY);
@@ -408,6 +422,7 @@ impl Actor {
             }
             PlayerCommand::RemoveWaitlistEntry { entry_id, by } => self.remove_entry(entry_id, by).await,
             PlayerCommand::Inspect => Ok(Reply::Inspect(self.inspect())),
+            PlayerCommand::Warm => Ok(Reply::Ack(AckReply { ok: true })),
             PlayerCommand::SocketOpened => {
                 // Counted from the bus, not incremented: an actor activating while the socket
                 // registers has already counted it.

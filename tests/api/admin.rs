@@ -134,3 +134,31 @@ async fn auto_admission_admits_waves_while_the_slos_have_headroom() {
     let (reply, _) = request(&mut ws, 1, "waitlist.auto", json!({"enabled": true})).await;
     assert_eq!(reply["error"]["code"], "FORBIDDEN", "players cannot turn admission on");
 }
+
+/// Live player actors, from the admin stats snapshot.
+async fn live_player_actors(admin: &mut Ws, id: u32) -> u64 {
+    let (reply, _) = request(admin, id, "stats.subscribe", json!({})).await;
+    let actors = reply["data"]["actors"].as_array().expect("actors").clone();
+    let player = actors.iter().find(|a| a["kind"] == "player").expect("player actors");
+    player["live"].as_u64().expect("a count")
+}
+
+#[actix_web::test]
+async fn an_idle_socket_activates_no_actor_and_a_wave_warms_its_online_players() {
+    let app = spawn_app().await;
+    let mut admin = admin_socket(&app).await;
+    let online = app.register("Online").await;
+    let offline = app.register("Offline").await;
+    for player in [&online, &offline] {
+        let (status, body) = app.post("/waitlist", Some(&player.token), json!({})).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut socket = player_socket(&app, &online.token).await;
+    assert_eq!(live_player_actors(&mut admin, 2).await, 0, "an authenticated, idle socket loads no player");
+    let (reply, _) = request(&mut admin, 3, "waitlist.admit", json!({"count": 2})).await;
+    assert_eq!(reply["data"]["count"], 2, "{reply}");
+    assert_eq!(live_player_actors(&mut admin, 4).await, 1, "the wave warmed its player with a socket, only");
+    // The warmed actor serves the player's commands with the admission applied.
+    let (reply, _) = request(&mut socket, 5, "users.get", json!({"id": online.id})).await;
+    assert_eq!(reply["data"]["user"]["season0"]["founder_number"], 1, "{reply}");
+}
