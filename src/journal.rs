@@ -274,7 +274,7 @@ impl Writer {
                 let failure = if is_constraint(&error) {
                     CommitError::Conflict(constraint_name(&error))
                 } else {
-                    tracing::warn!(error = %error, "journal commit failed; the batch is refused");
+                    tracing::warn!(error = %error, cause = ?error.db_cause(), "journal commit failed; the batch is refused");
                     CommitError::Unavailable(error.to_string())
                 };
                 refuse_numbered(numbered, &failure);
@@ -348,24 +348,23 @@ impl Writer {
         // COMMIT, PostgreSQL can still say what became of it (`txid_status`).
         let (begun, written, batched, inserted, xid) = futures_util::future::join5(
             begin,
-            futures_util::future::try_join_all(writes),
+            // Every write is awaited, none dropped at the first error, so the constraint that
+            // failed is among the answers wherever it is.
+            futures_util::future::join_all(writes),
             write_batched(&client, &prepared, effects()),
             insert_events(&client, &prepared, &events),
             client.query_one(&xid_statement, &[]),
         )
         .await;
-        // The first error in sending order is the cause; the statements after it only report
-        // the aborted transaction.
-        let checked = || -> Result<i64, tokio_postgres::Error> {
-            begun?;
-            written?;
-            batched?;
-            inserted?;
-            Ok(xid?.get(0))
-        };
-        let xid = match checked() {
-            Ok(xid) => xid,
-            Err(error) => {
+        // The cause is the first error that is not "current transaction is aborted": that one
+        // only reports an earlier failure. Taking the first error in sending order for the cause
+        // answered 503 instead of `EMAIL_TAKEN` for some racing registrations: the group of
+        // writes sometimes handed back an aborted write's error before the constraint's.
+        let written = written.into_iter().filter_map(Result::err).reduce(earlier_cause);
+        let errors = [begun.err(), written, batched.err(), inserted.err()];
+        let xid = match (errors.into_iter().flatten().reduce(earlier_cause), xid) {
+            (None, Ok(row)) => row.get::<_, i64>(0),
+            (Some(error), _) | (None, Err(error)) => {
                 // End the aborted transaction before the connection goes back to the pool (on a
                 // broken connection this fails too, and the pool drops the connection).
                 let _ = client.batch_execute("ROLLBACK").await;
@@ -411,6 +410,25 @@ fn refuse(commands: Vec<JournalCommand>, failure: &CommitError) {
 
 fn refuse_numbered(batch: Vec<Numbered>, failure: &CommitError) {
     refuse(batch.into_iter().map(|n| n.command).collect(), failure);
+}
+
+impl JournalError {
+    /// PostgreSQL's own code and message (a `tokio_postgres::Error` displays only "db error").
+    fn db_cause(&self) -> Option<(String, String)> {
+        match self {
+            Self::Db(e) | Self::InDoubt { error: e, .. } => {
+                e.as_db_error().map(|d| (d.code().code().to_owned(), d.message().to_owned()))
+            }
+            Self::Pool(_) | Self::Unprepared => None,
+        }
+    }
+}
+
+/// Of two errors of one failed transaction, the one that says why it failed.
+fn earlier_cause(first: tokio_postgres::Error, next: tokio_postgres::Error) -> tokio_postgres::Error {
+    let aborted =
+        |e: &tokio_postgres::Error| e.code() == Some(&tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION);
+    if aborted(&first) && !aborted(&next) { next } else { first }
 }
 
 fn is_constraint(error: &JournalError) -> bool {

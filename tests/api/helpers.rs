@@ -44,6 +44,16 @@ pub struct TestApp {
     pub ws_url: String,
     pub client: reqwest::Client,
     pub database_url: String,
+    app: std::sync::Arc<pzo_server::app::App>,
+}
+
+impl Drop for TestApp {
+    /// The actors of a finished test live on in the shared actor runtime and keep its pool
+    /// alive; closing it gives its connections back, so the tests together stay under the
+    /// PostgreSQL connection limit (100 here) instead of failing on "too many clients".
+    fn drop(&mut self) {
+        self.app.pool.close();
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -67,12 +77,14 @@ pub async fn spawn_app_on(database_url: String, adjust: impl FnOnce(&mut Config)
     adjust(&mut config);
     let running = pzo_server::server::start(config, database_url.clone(), None).await.expect("the server starts");
     let addr = running.addr;
+    let app = running.app.clone();
     actix_web::rt::spawn(running.server);
     TestApp {
         base: format!("http://{addr}"),
         ws_url: format!("ws://{addr}/ws"),
         client: reqwest::Client::new(),
         database_url,
+        app,
     }
 }
 
