@@ -357,9 +357,11 @@ impl Writer {
         )
         .await;
         // The cause is the first error that is not "current transaction is aborted": that one
-        // only reports an earlier failure. Taking the first error in sending order for the cause
-        // answered 503 instead of `EMAIL_TAKEN` for some racing registrations: the group of
-        // writes sometimes handed back an aborted write's error before the constraint's.
+        // only reports an earlier failure. Answers are not seen in sending order: the connection
+        // runs on another thread, so by the time a poll reaches write 2, its "aborted" answer can
+        // be in while write 1 was found pending a moment before. Taking the first error seen for
+        // the cause (and dropping the rest, as `try_join_all` did) answered some registrations
+        // racing for one email 503 instead of `EMAIL_TAKEN`.
         let written = written.into_iter().filter_map(Result::err).reduce(earlier_cause);
         let errors = [begun.err(), written, batched.err(), inserted.err()];
         let xid = match (errors.into_iter().flatten().reduce(earlier_cause), xid) {
