@@ -8,10 +8,8 @@
 //! call graph, beside the HTTP handlers), and every change of decision is stored as an
 //! `ADMIN_ACTION` event, so the admin console's tail shows when and why admission paused.
 
-use crate::actors::waitlist::WaitlistHandle;
 use crate::app::App;
-use crate::journal::Journal;
-use crate::telemetry::{OperationSlo, SloReport, Telemetry};
+use crate::telemetry::{OperationSlo, SloReport};
 use pzo_protocol::event::AdminAction;
 use pzo_protocol::limits::ADMIT_WAVE_MAX;
 use pzo_protocol::model::WaitlistStatus;
@@ -169,13 +167,11 @@ pub async fn admit_wave(app: &Arc<App>, count: usize) -> Result<AdmitReply, ApiE
     app.waitlist.admit(count, None).await
 }
 
-/// What the task needs; it holds the application weakly, so it never keeps it alive.
+/// What the task needs; it holds the application weakly, so it never keeps it alive (the
+/// admitter it waits on is its own handle).
 pub struct AdmissionTask {
     pub app: Weak<App>,
     pub admitter: Arc<AutoAdmitter>,
-    pub telemetry: Arc<Telemetry>,
-    pub waitlist: WaitlistHandle,
-    pub journal: Journal,
     pub clock: fn() -> Timestamp,
 }
 
@@ -199,18 +195,18 @@ impl AdmissionTask {
     }
 
     async fn tick(&self, wave: u64) {
-        let waiting = match self.waitlist.status(None).await {
+        let Some(app) = self.app.upgrade() else { return };
+        let waiting = match app.waitlist.status(None).await {
             Ok(status) => status.waiting_count,
             Err(_) => return,
         };
         let (action, admitted, reason) = if waiting == 0 {
             (AdmissionAction::Idle, 0, "nobody is waiting".to_owned())
         } else {
-            match decide(&self.telemetry.report()) {
+            match decide(&app.telemetry.report()) {
                 Verdict::Pause { reason } => (AdmissionAction::Pause, 0, reason),
                 Verdict::Admit { reason } => {
                     let count = usize::try_from(wave).unwrap_or(usize::MAX);
-                    let Some(app) = self.app.upgrade() else { return };
                     match admit_wave(&app, count).await {
                         Ok(reply) => (AdmissionAction::Admit, reply.count, reason),
                         Err(error) => (AdmissionAction::Failed, 0, format!("the wave was not committed: {error}")),
@@ -228,7 +224,7 @@ impl AdmissionTask {
                 action_name(action).to_owned()
             };
             let audit = AdminAction { action: DECISION_ACTION.to_owned(), target, reason: Some(reason) };
-            crate::dispatch::store_admin_action(&self.journal, (self.clock)(), audit).await;
+            crate::dispatch::store_admin_action(&app.journal, (self.clock)(), audit).await;
         }
     }
 }
@@ -245,6 +241,7 @@ fn action_name(action: AdmissionAction) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::Telemetry;
 
     fn report_with(ops: &[(&str, u64, f64, f64, f64)]) -> SloReport {
         let telemetry = Telemetry::new();

@@ -177,14 +177,6 @@ pub async fn build(config: Config, database_url: &str, admin_token: String) -> R
         auto_admitter,
         started: Instant::now(),
     });
-    AdmissionTask {
-        app: Arc::downgrade(&app),
-        admitter: app.auto_admitter.clone(),
-        telemetry: app.telemetry.clone(),
-        waitlist: app.waitlist.clone(),
-        journal: app.journal.clone(),
-        clock: wall_clock,
-    }
-    .spawn();
+    AdmissionTask { app: Arc::downgrade(&app), admitter: app.auto_admitter.clone(), clock: wall_clock }.spawn();
     Ok(app)
 }

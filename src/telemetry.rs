@@ -277,12 +277,7 @@ impl Telemetry {
     /// route, say) still reach Prometheus but have no objective to be graded against.
     pub fn record(&self, operation: &'static str, elapsed: Duration, outcome: CallOutcome) {
         match self.index.get(operation) {
-            Some(&position) => {
-                if let Some(slot) = self.slots.get(position) {
-                    slot.prometheus.record(elapsed, outcome);
-                }
-                self.record_at(position, elapsed, outcome, self.now_secs());
-            }
+            Some(&position) => self.record_at(position, elapsed, outcome, self.now_secs()),
             None => {
                 metrics::histogram!(METRIC_REQUEST_DURATION, "operation" => operation).record(elapsed.as_secs_f64());
                 metrics::counter!(METRIC_REQUESTS, "operation" => operation, "outcome" => outcome.as_str())
@@ -293,9 +288,6 @@ impl Telemetry {
 
     /// Records the delivery of one event: from its commit to its write on a socket.
     pub fn record_event_delivery(&self, elapsed: Duration) {
-        if let Some(slot) = self.slots.get(OPERATIONS.len()) {
-            slot.prometheus.record(elapsed, CallOutcome::Ok);
-        }
         self.record_at(OPERATIONS.len(), elapsed, CallOutcome::Ok, self.now_secs());
     }
 
@@ -338,6 +330,7 @@ impl Telemetry {
         let Some(slot) = self.slots.get(position) else {
             return;
         };
+        slot.prometheus.record(elapsed, outcome);
         let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX).max(LATENCY_US_MIN);
         slot.window().record(now_secs, latency_us, outcome);
         slot.lifetime_count.fetch_add(1, Ordering::Relaxed);

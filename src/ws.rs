@@ -151,7 +151,6 @@ impl Socket {
                             break;
                         }
                     }
-                    let anonymous = self.caller == Caller::Anonymous;
                     timer.as_mut().reset(if anonymous { auth_deadline.min(next_ping) } else { next_ping });
                 }
                 () = kill.notified() => self.closing = self.kill_reason(),
