@@ -324,16 +324,14 @@ impl Writer {
     }
 
     async fn transaction(&self, batch: &[Numbered]) -> Result<(), JournalError> {
+        use futures_util::future::{join, join_all, join3, maybe_done};
+        use std::future::Future;
         let client = self.pool.get().await?;
         let effects = || batch.iter().flat_map(|n| n.command.effects.iter());
         // Every statement is ready before any write, so the pipelined writes below go out in
         // order: a command's rows may reference each other (a game before its members).
         let prepared = prepare_batch(&client, effects()).await?;
         let xid_statement = client.prepare_cached(CURRENT_XID_SQL).await?;
-        // BEGIN goes out first in the writes' pipeline rather than as a round trip of its own
-        // (deadpool's `transaction()` awaits its answer): ~0.7 ms less per batch at 10,000
-        // players (docs/benchmarks.md), which every command of the batch waits for.
-        let begin = client.batch_execute("BEGIN");
         let mut writes = Vec::new();
         for effect in effects().filter(|e| !is_batched(e)) {
             let statement = sql_of(effect).and_then(|sql| prepared.get(sql)).ok_or(JournalError::Unprepared)?;
@@ -341,21 +339,45 @@ impl Writer {
         }
         let events: Vec<(&Event, &EventDraft)> =
             batch.iter().flat_map(|n| n.events.iter().map(AsRef::as_ref).zip(n.command.events.iter())).collect();
-        // Per-effect statements first, in order; then the ledger's multi-row statements and the
-        // events insert, all pipelined on the one connection: `join5` polls its futures in this
-        // order, and each sends its request when first polled.
-        // The transaction's id is asked for in the same pipeline: if the connection dies during
-        // COMMIT, PostgreSQL can still say what became of it (`txid_status`).
-        let (begun, written, batched, inserted, xid) = futures_util::future::join5(
-            begin,
+        // One pipeline on the one connection, each request sent when its future is first polled:
+        // BEGIN (no round trip of its own) and the transaction's id (so that if the connection
+        // dies during COMMIT, PostgreSQL can still say what became of it: `txid_status`), then
+        // the per-effect statements in order, the multi-row statements (`sql.rs` `BATCHED`) and
+        // the events insert.
+        let mut head = std::pin::pin!(join(client.batch_execute("BEGIN"), client.query_one(&xid_statement, &[])));
+        let mut body = std::pin::pin!(maybe_done(join3(
             // Every write is awaited, none dropped at the first error, so the constraint that
             // failed is among the answers wherever it is.
-            futures_util::future::join_all(writes),
+            join_all(writes),
             write_batched(&client, &prepared, effects()),
             insert_events(&client, &prepared, &events),
-            client.query_one(&xid_statement, &[]),
-        )
+        )));
+        // Wait for the head's answers only, the body going out behind it meanwhile (`maybe_done`:
+        // the body may finish first, say on a broken connection, and keeps its answers).
+        let (begun, xid) = std::future::poll_fn(|cx| {
+            let head = head.as_mut().poll(cx);
+            let _ = body.as_mut().poll(cx);
+            head
+        })
         .await;
+        let xid = match (begun, xid) {
+            (Ok(()), Ok(row)) => row.get::<_, i64>(0),
+            (Err(error), _) | (_, Err(error)) => {
+                body.as_mut().await;
+                // End the transaction before the connection goes back to the pool (on a broken
+                // connection this fails too, and the pool drops the connection).
+                let _ = client.batch_execute("ROLLBACK").await;
+                return Err(error.into());
+            }
+        };
+        // COMMIT goes out now, while PostgreSQL is still running the body: it waits behind the
+        // body in the connection, so the body's answers need not come back first (a round trip
+        // and a wake-up of this task less per batch; docs/benchmarks.md). If a statement failed,
+        // the transaction is aborted and PostgreSQL answers this COMMIT with a ROLLBACK.
+        let commit = client.batch_execute("COMMIT");
+        let ((), committed) = join(body.as_mut(), commit).await;
+        let (written, batched, inserted) =
+            body.take_output().unwrap_or_else(|| unreachable!("the join above ran the body to its end"));
         // The cause is the first error that is not "current transaction is aborted": that one
         // only reports an earlier failure. Answers are not seen in sending order: the connection
         // runs on another thread, so by the time a poll reaches write 2, its "aborted" answer can
@@ -363,19 +385,15 @@ impl Writer {
         // the cause (and dropping the rest, as `try_join_all` did) answered some registrations
         // racing for one email 503 instead of `EMAIL_TAKEN`.
         let written = written.into_iter().filter_map(Result::err).reduce(earlier_cause);
-        let errors = [begun.err(), written, batched.err(), inserted.err()];
-        let xid = match (errors.into_iter().flatten().reduce(earlier_cause), xid) {
-            (None, Ok(row)) => row.get::<_, i64>(0),
-            (Some(error), _) | (None, Err(error)) => {
-                // End the aborted transaction before the connection goes back to the pool (on a
-                // broken connection this fails too, and the pool drops the connection).
-                let _ = client.batch_execute("ROLLBACK").await;
-                return Err(error.into());
-            }
-        };
-        // Past this point a failure leaves the outcome unknown: COMMIT may have landed.
-        client.batch_execute("COMMIT").await.map_err(|error| JournalError::InDoubt { error, xid })?;
-        Ok(())
+        let errors = [written, batched.err(), inserted.err()];
+        let failed = errors.into_iter().flatten().reduce(earlier_cause);
+        match (failed, committed) {
+            (None, Ok(())) => Ok(()),
+            // PostgreSQL refused a statement: the transaction cannot have committed.
+            (Some(error), _) if error.as_db_error().is_some() => Err(error.into()),
+            // The connection failed with COMMIT sent: the outcome is unknown.
+            (Some(error), _) | (None, Err(error)) => Err(JournalError::InDoubt { error, xid }),
+        }
     }
 
     fn acknowledge(&self, batch: Vec<Numbered>) {
