@@ -25,8 +25,11 @@ pub const WS_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Frames queued for one socket's writer.
 pub const WS_OUTBOUND_FRAMES_MAX: usize = 256;
-/// Read buffer reserved per socket (grows past it for a larger frame).
-pub const WS_READ_BUFFER_BYTES: usize = 8 * 1024;
+/// Read buffer reserved per socket (grows past it for a larger frame). Small on purpose:
+/// tungstenite zero-fills the free part of this buffer before every read, and at 8 KiB that
+/// memset was 3.5% of the generator's CPU in a 5,000-player season0 run, for frames of a few
+/// hundred bytes (docs/benchmarks.md).
+pub const WS_READ_BUFFER_BYTES: usize = 1024;
 /// Pushes (events, relays) queued for one socket's consumer before the reader waits.
 pub const WS_PUSH_FRAMES_MAX: usize = 4_096;
 /// Sockets per loopback source address when `--source-ips` is automatic: below the ~28,000
