@@ -48,6 +48,8 @@ pub struct JournalCommand {
     /// The player actors that apply this command's events themselves (they get no notice of them).
     pub origins: Vec<UserId>,
     pub reply: oneshot::Sender<Result<Vec<Arc<Event>>, CommitError>>,
+    /// When the caller queued it (for [`crate::telemetry::METRIC_JOURNAL_QUEUE`]).
+    pub submitted: Instant,
 }
 
 /// Receives committed events, in seq order, right after each commit.
@@ -150,8 +152,8 @@ impl Journal {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        let command = JournalCommand { effects, events, at, origins, reply };
         let submitted = Instant::now();
+        let command = JournalCommand { effects, events, at, origins, reply, submitted };
         self.tx.try_send(command).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => CommitError::Unavailable("the journal queue is full".into()),
             mpsc::error::TrySendError::Closed(_) => CommitError::Unavailable("the journal has stopped".into()),
@@ -196,6 +198,11 @@ impl Writer {
         // recv_many takes what is queued now: no waiting at low load, big batches at high load.
         while self.rx.recv_many(&mut batch, JOURNAL_BATCH_COMMANDS_MAX).await > 0 {
             let commands = std::mem::take(&mut batch);
+            let taken = Instant::now();
+            for command in &commands {
+                metrics::histogram!(crate::telemetry::METRIC_JOURNAL_QUEUE)
+                    .record(taken.saturating_duration_since(command.submitted).as_secs_f64());
+            }
             self.write_batch(commands).await;
         }
         tracing::info!("journal drained and stopped");
@@ -227,8 +234,8 @@ impl Writer {
             }
         }
         let first_seq = self.next_seq;
-        let numbered = self.number(commands);
         let started = Instant::now();
+        let numbered = self.number(commands);
         match self.transaction(&numbered).await {
             Ok(()) => {
                 if started.elapsed() >= SLOW_COMMIT {
@@ -240,7 +247,7 @@ impl Writer {
                 }
                 metrics::histogram!(crate::telemetry::METRIC_JOURNAL_COMMIT).record(started.elapsed().as_secs_f64());
                 self.stats.record_commit(started.elapsed());
-                metrics::histogram!("pzo_journal_batch_commands").record(numbered.len() as f64);
+                metrics::histogram!(crate::telemetry::METRIC_JOURNAL_BATCH).record(numbered.len() as f64);
                 self.acknowledge(numbered);
             }
             Err(error) if is_constraint(&error) && numbered.len() > 1 => {

@@ -35,6 +35,7 @@ pub const METRIC_REQUESTS: &str = "pzo_requests_total";
 pub const METRIC_EVENT_DELIVERY: &str = "pzo_event_delivery_seconds";
 pub const METRIC_JOURNAL_COMMIT: &str = "pzo_journal_commit_seconds";
 pub const METRIC_JOURNAL_WAIT: &str = "pzo_journal_wait_seconds";
+pub const METRIC_JOURNAL_QUEUE: &str = "pzo_journal_queue_seconds";
 pub const METRIC_JOURNAL_BATCH: &str = "pzo_journal_batch_commands";
 pub const METRIC_WS_SOCKETS: &str = "pzo_ws_sockets";
 pub const METRIC_ACTORS_LIVE: &str = "pzo_actors_live";
@@ -500,6 +501,11 @@ fn describe_metrics() {
         METRIC_JOURNAL_WAIT,
         Unit::Seconds,
         "How long a command waited for its commit: the batch in flight, then its own."
+    );
+    metrics::describe_histogram!(
+        METRIC_JOURNAL_QUEUE,
+        Unit::Seconds,
+        "How long a command waited in the journal's queue before its batch began (the part of the wait that is backlog, not its own commit)."
     );
     metrics::describe_histogram!(METRIC_JOURNAL_BATCH, Unit::Count, "Commands sharing one journal transaction.");
     metrics::describe_gauge!(METRIC_WS_SOCKETS, Unit::Count, "Open WebSocket connections.");

@@ -149,6 +149,26 @@ async fn ops_endpoints_answer() {
     }
 }
 
+/// A committed write shows in the journal's histograms on `/metrics`: its wait, the queue part
+/// of it, and its batch's commit. (The recorder is process-wide, shared with the other tests, so
+/// this checks presence and counts, not exact values.)
+#[actix_web::test]
+async fn metrics_show_the_journal_at_work() {
+    let app = spawn_app().await;
+    let player = app.admitted("Metered").await;
+    let (status, body) = app.deposit(&player, "gold", 10).await;
+    assert_eq!(status, 200, "{body}");
+    let text =
+        app.client.get(format!("{}/metrics", app.base)).send().await.expect("answer").text().await.expect("text");
+    for family in ["pzo_journal_wait_seconds", "pzo_journal_queue_seconds", "pzo_journal_commit_seconds"] {
+        let count = text
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{family}_count ")))
+            .and_then(|value| value.trim().parse::<f64>().ok());
+        assert!(count.is_some_and(|count| count >= 1.0), "{family}_count missing or zero in:\n{text}");
+    }
+}
+
 /// A session is refused once it expires, over HTTP and on a socket, even though the server
 /// keeps the sessions it issued in memory: the expiry is checked on every use.
 #[actix_web::test]
