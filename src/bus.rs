@@ -97,6 +97,9 @@ pub struct Bus {
     players: DashMap<UserId, Vec<SocketHandle>>,
     boards: DashMap<String, Vec<SocketHandle>>,
     tails: DashMap<u64, (SocketHandle, TailFilter)>,
+    /// Sockets not yet authenticated (in none of the maps above), by id: only so that shutdown
+    /// can close them too.
+    anonymous: DashMap<u64, Arc<Notify>>,
     next_socket_id: AtomicU64,
     pub events_published: AtomicU64,
     /// Set on shutdown: sockets then close with "going away".
@@ -111,6 +114,7 @@ impl Default for Bus {
             players: DashMap::new(),
             boards: DashMap::new(),
             tails: DashMap::new(),
+            anonymous: DashMap::new(),
             next_socket_id: AtomicU64::new(0),
             events_published: AtomicU64::new(0),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
@@ -122,6 +126,20 @@ impl Default for Bus {
 impl Bus {
     pub fn next_socket_id(&self) -> u64 {
         self.next_socket_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Registers a socket that has not authenticated yet. Opened after shutdown began, it is
+    /// told to close at once.
+    pub fn add_anonymous_socket(&self, socket_id: u64, kill: Arc<Notify>) {
+        self.anonymous.insert(socket_id, kill.clone());
+        if self.shutting_down.load(Ordering::SeqCst) {
+            kill.notify_one();
+        }
+    }
+
+    /// The socket authenticated: it is in the player or tail map from now on.
+    pub fn remove_anonymous_socket(&self, socket_id: u64) {
+        self.anonymous.remove(&socket_id);
     }
 
     pub fn add_player_socket(&self, user_id: UserId, handle: SocketHandle) {
@@ -143,6 +161,7 @@ impl Bus {
             board.retain(|s| s.id != socket_id);
         }
         self.tails.remove(&socket_id);
+        self.anonymous.remove(&socket_id);
         left
     }
 
@@ -205,6 +224,9 @@ impl Bus {
         }
         for tail in self.tails.iter() {
             tail.value().0.kill.notify_one();
+        }
+        for kill in self.anonymous.iter() {
+            kill.value().notify_one();
         }
     }
 

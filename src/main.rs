@@ -54,9 +54,13 @@ async fn main() -> ExitCode {
     let server_task = actix_web::rt::spawn(running.server);
     wait_for_signal().await;
     tracing::info!("shutting down: no new work, flushing the journal, closing sockets");
+    // No new connections; then every socket, authenticated or not, finishes the command it is
+    // running and closes with 1001 "going away". Sockets first: actix's graceful stop waits for
+    // open connections (up to its shutdown timeout) and then drops them without a close frame.
+    handle.pause().await;
+    running.app.bus.close_all();
     handle.stop(true).await;
     let _ = server_task.await;
-    running.app.bus.close_all();
     // Flush: wait (bounded) until the journal has written everything it accepted.
     let deadline = std::time::Instant::now() + SHUTDOWN_FLUSH_WAIT;
     while running.app.journal.queue_depth() > 0 && std::time::Instant::now() < deadline {

@@ -77,10 +77,13 @@ async fn open(app: Arc<App>, req: HttpRequest, body: web::Payload, admin: bool) 
     let stream = Box::pin(
         stream.max_frame_size(WS_FRAME_BYTES_MAX).aggregate_continuations().max_continuation_size(WS_FRAME_BYTES_MAX),
     );
-    let token = query_token(&req);
+    // Only a player socket takes `?token=` (for browsers); the operator's token stays out of
+    // URLs, and so out of proxy and access logs: the admin socket needs the auth frame.
+    let token = if admin { None } else { query_token(&req) };
     actix_web::rt::spawn(async move {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE_FRAMES_MAX);
         let handle = SocketHandle { id: app.bus.next_socket_id(), user_id: None, tx, kill: Arc::new(Notify::new()) };
+        app.bus.add_anonymous_socket(handle.id, handle.kill.clone());
         let mut socket = Socket { app, session, codec, admin, caller: Caller::Anonymous, handle, closing: None };
         metrics::gauge!("pzo_ws_sockets").increment(1.0);
         if let Some(token) = token {
@@ -298,6 +301,7 @@ impl Socket {
             }
             _ => return Err(ApiError::with_message(ErrorCode::FORBIDDEN, "this socket needs the other kind of token")),
         }
+        self.app.bus.remove_anonymous_socket(self.handle.id);
         self.caller = caller;
         Ok(Reply::Session(SessionReply {
             user_id: caller.user_id().unwrap_or_default(),

@@ -25,6 +25,10 @@ async fn admin_socket_refuses_player_and_bad_tokens() {
     let mut ws = player_socket(&app, &player.token).await;
     let (reply, _) = request(&mut ws, 2, "waitlist.admit", json!({"count": 1})).await;
     assert_eq!(reply["error"]["code"], "FORBIDDEN", "players cannot run admin ops");
+    // The operator's token is not taken from the URL (it would land in access logs).
+    let mut ws = connect_to(&app, &format!("/admin/ws?token={ADMIN_TOKEN}"), "pzo.v1.json").await;
+    let (reply, _) = request(&mut ws, 3, "ping", json!({})).await;
+    assert_eq!(reply["error"]["code"], "UNAUTHENTICATED", "{reply}");
 }
 
 #[actix_web::test]

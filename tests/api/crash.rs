@@ -132,3 +132,53 @@ async fn acknowledged_writes_survive_kill_9() {
         .get(0);
     assert_eq!(body["data"]["balance"], balance);
 }
+
+/// The close code the server sent on `ws`, skipping other frames; None if the connection ended
+/// without a close frame (or nothing came within `wait`, a bound far above the server's own).
+async fn close_code(ws: &mut crate::sockets::Ws, wait: Duration) -> Option<u16> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(_)) | None) | Err(_) => return None,
+        }
+    }
+}
+
+async fn socket(base: &str, path: &str) -> crate::sockets::Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("{}{path}", base.replace("http://", "ws://")).into_client_request().expect("request");
+    request.headers_mut().insert("sec-websocket-protocol", "pzo.v1.json".parse().expect("header"));
+    tokio_tungstenite::connect_async(request).await.expect("socket opens").0
+}
+
+/// SIGTERM closes every socket with 1001 "going away" (SPEC section 10): a player's, an admin's,
+/// and one that has not authenticated yet; then the process exits 0.
+#[actix_web::test]
+async fn sigterm_closes_every_socket_with_going_away() {
+    let app = spawn_app().await;
+    let player = app.register("Leaving").await;
+    let mut server = ServerProcess::start(&app.database_url);
+    let mut playing = socket(&server.base, "/ws").await;
+    let (reply, _) = crate::sockets::request(&mut playing, 1, "auth", json!({"token": player.token})).await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    let mut admin = socket(&server.base, "/admin/ws").await;
+    let (reply, _) = crate::sockets::request(&mut admin, 1, "auth", json!({"token": ADMIN_TOKEN})).await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    let mut anonymous = socket(&server.base, "/ws").await;
+    let (reply, _) = crate::sockets::request(&mut anonymous, 1, "ping", json!({})).await;
+    assert_eq!(reply["error"]["code"], "UNAUTHENTICATED", "{reply}");
+
+    let pid = server.child.id().to_string();
+    let signalled = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    assert!(signalled.success());
+    let wait = Duration::from_secs(60);
+    assert_eq!(close_code(&mut playing, wait).await, Some(1001), "player socket");
+    assert_eq!(close_code(&mut admin, wait).await, Some(1001), "admin socket");
+    assert_eq!(close_code(&mut anonymous, wait).await, Some(1001), "unauthenticated socket");
+    let status = tokio::task::spawn_blocking(move || server.child.wait()).await.expect("join").expect("exit status");
+    assert!(status.success(), "the server exits 0 on SIGTERM: {status}");
+}
