@@ -72,6 +72,7 @@ pub async fn start(
             .app_data(data.clone())
             .app_data(limits.clone())
             .configure(http::routes::configure)
+            .route("/", web::get().to(http::ops::root))
             .route("/health", web::get().to(http::ops::health))
             .route("/ready", web::get().to(http::ops::ready))
             .route("/metrics", web::get().to(http::ops::metrics))

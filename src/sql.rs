@@ -58,10 +58,12 @@ const INSERT_PLAYER_ACHIEVEMENT: &str =
     "INSERT INTO player_achievements (user_id, achievement_id, unlocked_at) VALUES ($1, $2, $3)";
 const INSERT_PLAYER_COSMETIC: &str =
     "INSERT INTO player_cosmetics (user_id, cosmetic_id, unlocked_at) VALUES ($1, $2, $3)";
-const INSERT_EVENTS: &str = "INSERT INTO events (seq, type, aggregate, user_id, game_id, leaderboard_id, payload, created_at)
-     SELECT s, t, a, u, g, l, p::jsonb, c
-     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[])
-       AS x(s, t, a, u, g, l, p, c)";
+// A game event's audience travels as one comma-separated text per event: unnest would flatten a
+// two-dimensional uuid array into single ids.
+const INSERT_EVENTS: &str = "INSERT INTO events (seq, type, aggregate, user_id, game_id, leaderboard_id, payload, created_at, audience)
+     SELECT s, t, a, u, g, l, p::jsonb, c, string_to_array(w, ',')::uuid[]
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::timestamptz[], $9::text[])
+       AS x(s, t, a, u, g, l, p, c, w)";
 
 const SET_BALANCES: &str = "INSERT INTO balances (user_id, currency_id, balance)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])
@@ -250,6 +252,7 @@ pub async fn insert_events(
     let mut boards = Vec::with_capacity(events.len());
     let mut payloads = Vec::with_capacity(events.len());
     let mut times = Vec::with_capacity(events.len());
+    let mut audiences = Vec::with_capacity(events.len());
     for (event, draft) in events {
         seqs.push(i64::try_from(event.seq).unwrap_or(i64::MAX));
         types.push(event.kind());
@@ -259,8 +262,24 @@ pub async fn insert_events(
         boards.push(draft.audience.leaderboard.as_deref());
         payloads.push(serde_json::to_string(&event.data.json_data()).unwrap_or_else(|_| "{}".to_owned()));
         times.push(event.at);
+        audiences.push(draft.game_id.map(|_| game_audience(&draft.audience.users)));
     }
-    tx.execute(statement, &[&seqs, &types, &aggregates, &users, &games, &boards, &payloads, &times]).await
+    let columns: [&(dyn tokio_postgres::types::ToSql + Sync); 9] =
+        [&seqs, &types, &aggregates, &users, &games, &boards, &payloads, &times, &audiences];
+    tx.execute(statement, &columns).await
+}
+
+/// A game event's audience as stored (`events.audience`): its users' ids, comma-separated.
+fn game_audience(users: &[pzo_protocol::UserId]) -> String {
+    use std::fmt::Write;
+    let mut joined = String::with_capacity(users.len() * 37);
+    for (i, user) in users.iter().enumerate() {
+        if i > 0 {
+            joined.push(',');
+        }
+        let _ = write!(joined, "{user}");
+    }
+    joined
 }
 
 /// One idempotency row: user, key, operation, request hash, stored answer, time.

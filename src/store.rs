@@ -194,17 +194,20 @@ pub async fn events_of(pool: &Pool, aggregate: &str) -> StoreResult<Vec<EventDat
     Ok(rows.iter().filter_map(|r| EventData::decode_json(r.get(0), r.get::<_, &str>(1)).and_then(Result::ok)).collect())
 }
 
-/// A player's events after `since`: their own and those of the games they were in.
+/// A player's events after `since`, as its sockets would have received them live: its own, and
+/// those of the games it was in while it was in them (`events.audience`; events stored before
+/// that column go to every player ever in the game).
 pub async fn events_since(pool: &Pool, user_id: UserId, since: u64, limit: u32) -> StoreResult<Vec<Event>> {
     let client = pool.get().await?;
     let statement = client
         .prepare_cached(
             "SELECT seq, type, payload::text, created_at FROM (
-               SELECT seq, type, payload, created_at FROM events WHERE user_id = $1 AND seq > $2
+               SELECT seq, type, payload, created_at FROM events
+               WHERE user_id = $1 AND seq > $2 AND (audience IS NULL OR $1 = ANY (audience))
                UNION
                SELECT e.seq, e.type, e.payload, e.created_at FROM events e
                JOIN game_players gp ON gp.game_id = e.game_id AND gp.user_id = $1
-               WHERE e.seq > $2 AND e.game_id IS NOT NULL
+               WHERE e.seq > $2 AND e.game_id IS NOT NULL AND (e.audience IS NULL OR $1 = ANY (e.audience))
              ) x ORDER BY seq LIMIT $3",
         )
         .await?;

@@ -59,6 +59,11 @@ pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(crate::openapi::document())
 }
 
+/// The base URL the server prints as "API": a person opening it lands on the API's docs.
+pub async fn root() -> HttpResponse {
+    HttpResponse::Found().insert_header((actix_web::http::header::LOCATION, "/docs")).finish()
+}
+
 pub async fn docs() -> HttpResponse {
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(crate::docs_pages::api_page())
 }

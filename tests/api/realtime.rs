@@ -96,6 +96,70 @@ async fn resume_after_reconnect_misses_nothing() {
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in seq order");
 }
 
+/// Reads `ws` until an event of `kind` about `user_id` arrives; returns the (seq, type) of every
+/// event seen up to and including it.
+async fn events_until(ws: &mut Ws, kind: &str, user_id: &str) -> Vec<(u64, String)> {
+    let mut seen = Vec::new();
+    loop {
+        let frame = next_frame(ws, Duration::from_secs(10)).await.expect("the event arrives");
+        let event = &frame["event"];
+        if let (Some(seq), Some(kind)) = (event["seq"].as_u64(), event["type"].as_str()) {
+            seen.push((seq, kind.to_owned()));
+        }
+        if event["type"] == kind && event["data"]["user_id"] == user_id {
+            return seen;
+        }
+    }
+}
+
+/// What `GET /events` (the same store as `events.resume`) gives `player` after `since`.
+async fn resumed(app: &TestApp, player: &Player, since: u64) -> Vec<(u64, String)> {
+    let (status, body) = app.get(&format!("/events?since_seq={since}"), Some(&player.token)).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| (e["seq"].as_u64().expect("seq"), e["type"].as_str().expect("type").to_owned()))
+        .collect()
+}
+
+/// Resuming gives what a connected socket got: a game's events only while the player was in
+/// it, not the lobby's earlier events nor those after the player left.
+#[actix_web::test]
+async fn resume_gives_a_game_s_events_only_while_the_player_was_in_it() {
+    let app = spawn_app().await;
+    let (ann, bob, cid) = (app.admitted("Ann").await, app.admitted("Bob").await, app.admitted("Cid").await);
+    let mut live_ann = connect_to(&app, "/ws", "pzo.v1.json").await;
+    let (reply, _) = request(&mut live_ann, 1, "auth", json!({"token": ann.token})).await;
+    let since = reply["data"]["last_seq"].as_u64().expect("last seq");
+    let mut live_cid = player_socket(&app, &cid.token).await;
+
+    let (_, body) = app.post("/games", Some(&bob.token), json!({"name": "drop-in", "max_players": 8})).await;
+    let game_id = body["data"]["game"]["id"].as_str().expect("game").to_owned();
+    let (status, body) = app.post("/games/join", Some(&ann.token), json!({"game_id": game_id})).await;
+    assert_eq!(status, 200, "{body}");
+    app.deposit(&ann, "gold", 5).await;
+    let grant = json!({"user_id": cid.id, "item_id": "potion", "quantity": 1});
+    assert_eq!(app.admin_post("/inventory/add", grant).await.0, 200);
+    let (status, body) = app.post("/games/leave", Some(&ann.token), json!({"game_id": game_id})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.post("/games/join", Some(&cid.token), json!({"game_id": game_id})).await;
+    assert_eq!(status, 200, "{body}");
+
+    let ann_live = events_until(&mut live_ann, "GAME_LEFT", &ann.id).await;
+    let cid_live = events_until(&mut live_cid, "GAME_JOINED", &cid.id).await;
+    let kinds = |events: &[(u64, String)]| events.iter().map(|(_, kind)| kind.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        kinds(&ann_live),
+        ["GAME_JOINED", "CURRENCY_DEPOSITED", "TRANSACTION_COMPLETED", "GAME_LEFT"],
+        "what Ann's connected socket got"
+    );
+    assert_eq!(kinds(&cid_live), ["ITEM_ADDED", "INVENTORY_UPDATED", "GAME_JOINED"], "what Cid's socket got");
+    assert_eq!(resumed(&app, &ann, since).await, ann_live, "Ann resumes what she was sent, nothing else");
+    assert_eq!(resumed(&app, &cid, since).await, cid_live, "Cid resumes what he was sent, nothing else");
+}
+
 #[actix_web::test]
 async fn equal_scores_rank_the_earlier_first() {
     let app = spawn_app().await;
