@@ -137,9 +137,16 @@ impl Bus {
         }
     }
 
-    /// The socket authenticated: it is in the player or tail map from now on.
+    /// The socket authenticated: it is in the player or tail map from now on (call this after
+    /// adding it there). Should shutdown have begun meanwhile, `close_all` may have walked the
+    /// player map before the socket was in it and the anonymous map after it left: the socket
+    /// is told to close here instead.
     pub fn remove_anonymous_socket(&self, socket_id: u64) {
-        self.anonymous.remove(&socket_id);
+        if let Some((_, kill)) = self.anonymous.remove(&socket_id) {
+            if self.shutting_down.load(Ordering::SeqCst) {
+                kill.notify_one();
+            }
+        }
     }
 
     pub fn add_player_socket(&self, user_id: UserId, handle: SocketHandle) {
