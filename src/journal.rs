@@ -234,8 +234,8 @@ impl Writer {
             }
         }
         let first_seq = self.next_seq;
-        let started = Instant::now();
         let numbered = self.number(commands);
+        let started = Instant::now();
         match self.transaction(&numbered).await {
             Ok(()) => {
                 if started.elapsed() >= SLOW_COMMIT {

@@ -149,10 +149,7 @@ async fn close_code(ws: &mut crate::sockets::Ws, wait: Duration) -> Option<u16> 
 }
 
 async fn socket(base: &str, path: &str) -> crate::sockets::Ws {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut request = format!("{}{path}", base.replace("http://", "ws://")).into_client_request().expect("request");
-    request.headers_mut().insert("sec-websocket-protocol", "pzo.v1.json".parse().expect("header"));
-    tokio_tungstenite::connect_async(request).await.expect("socket opens").0
+    crate::sockets::connect_url(&format!("{}{path}", base.replace("http://", "ws://")), "pzo.v1.json").await
 }
 
 /// SIGTERM closes every socket with 1001 "going away" (SPEC section 10): a player's, an admin's,

@@ -10,8 +10,12 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 pub async fn connect_to(app: &TestApp, path: &str, protocol: &str) -> Ws {
-    let url = app.ws_url.replace("/ws", path);
-    let mut request = url.as_str().into_client_request().expect("request");
+    connect_url(&app.ws_url.replace("/ws", path), protocol).await
+}
+
+/// A socket to any server's `ws://` URL (a server process, not only the in-process one).
+pub async fn connect_url(url: &str, protocol: &str) -> Ws {
+    let mut request = url.into_client_request().expect("request");
     request.headers_mut().insert("sec-websocket-protocol", protocol.parse().expect("header"));
     tokio_tungstenite::connect_async(request).await.expect("socket opens").0
 }
